@@ -1,0 +1,40 @@
+/*
+ * cmd.h - shared pieces of the command-line front end.
+ *
+ * Only cmd/ prints, reads the environment or the terminal, and exits.
+ * Exit statuses: 0 ok; 1 checked and found bad; 2 usage; 3 could not do it.
+ */
+#ifndef CMD_H
+#define CMD_H
+
+#include <stdio.h>
+
+enum { EXIT_OK = 0, EXIT_BAD = 1, EXIT_USAGE = 2, EXIT_FAIL = 3 };
+
+/* One subcommand: argv[0] is the subcommand name. */
+struct cmd_entry {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+#define UTMPATCH_CMD(name, fn, summary) int fn(int argc, char **argv);
+#include "commands.def"
+#undef UTMPATCH_CMD
+
+/* Prints "utmpatch: <recorded error>" to stderr and returns EXIT_FAIL (or EXIT_USAGE for UT_EINVAL). */
+int cmd_fail(int rc);
+/* Prints usage to stderr and returns EXIT_USAGE. */
+int cmd_usage_error(const char *usage, const char *fmt, ...);
+/* Prints usage to stdout and returns EXIT_OK. */
+int cmd_help(const char *usage);
+/* Flushes stdout and reports a write error (returns EXIT_FAIL on error, else code). */
+int cmd_finish(int code);
+/* True when stderr is a terminal and progress lines are wanted. */
+int cmd_progress_wanted(int json);
+/* True if arg equals opt; used by the small hand-rolled option parsers. */
+int cmd_is(const char *arg, const char *opt);
+/* Fetches the value of an option that takes one (argv[++*i]); NULL if missing. */
+const char *cmd_value(int argc, char **argv, int *i);
+
+#endif

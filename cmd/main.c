@@ -1,0 +1,97 @@
+/* main.c - parses the subcommand name and dispatches; nothing else. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "ut_err.h"
+
+static const struct cmd_entry commands[] = {
+#define UTMPATCH_CMD(name, fn, summary) { name, fn, summary },
+#include "commands.def"
+#undef UTMPATCH_CMD
+};
+
+static void print_help(FILE *f)
+{
+	fprintf(f, "usage: utmpatch <command> [options]\n\n"
+		   "Run your own QEMU build inside UTM.app: safely, reversibly, verifiably.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-13s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun 'utmpatch <command> -h' for a command's options.\n"
+		   "Exit status: 0 ok, 1 checked and found bad, 2 usage, 3 could not do it.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_help(stderr);
+		return EXIT_USAGE;
+	}
+	if (cmd_is(argv[1], "-h") || cmd_is(argv[1], "--help") || cmd_is(argv[1], "help")) {
+		print_help(stdout);
+		return cmd_finish(EXIT_OK);
+	}
+	if (cmd_is(argv[1], "--version")) {
+		printf("utmpatch 0.1.0\n");
+		return cmd_finish(EXIT_OK);
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "utmpatch: unknown command '%s'\n", argv[1]);
+	print_help(stderr);
+	return EXIT_USAGE;
+}
+
+int cmd_fail(int rc)
+{
+	const char *msg = ut_errmsg();
+	fprintf(stderr, "utmpatch: %s\n", msg[0] ? msg : ut_strerror(rc));
+	return rc == UT_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+}
+
+int cmd_usage_error(const char *usage, const char *fmt, ...)
+{
+	if (fmt) {
+		va_list ap;
+		va_start(ap, fmt);
+		fputs("utmpatch: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		va_end(ap);
+	}
+	fputs(usage, stderr);
+	return EXIT_USAGE;
+}
+
+int cmd_help(const char *usage)
+{
+	fputs(usage, stdout);
+	return cmd_finish(EXIT_OK);
+}
+
+int cmd_finish(int code)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "utmpatch: cannot write to standard output\n");
+		return EXIT_FAIL;
+	}
+	return code;
+}
+
+int cmd_progress_wanted(int json)
+{
+	return !json && isatty(2);
+}
+
+int cmd_is(const char *arg, const char *opt) { return strcmp(arg, opt) == 0; }
+
+const char *cmd_value(int argc, char **argv, int *i)
+{
+	if (*i + 1 >= argc)
+		return NULL;
+	return argv[++*i];
+}
