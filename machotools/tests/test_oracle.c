@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /*
  * test_oracle.c - the reader agrees with two independent parsers: LIEF's C API
  * and llvm-otool-14 -l (load command types, sizes, offsets, install names,
@@ -64,51 +65,43 @@ void oracle_compare_lief(const char *path)
 	ut_src_release(&src);
 }
 
-/* Parses `llvm-otool-14 -l` into per-slice lists of "cmd size [string]" lines and compares. */
-void oracle_compare_otool(const char *path)
+/* Parses `llvm-otool-14 [-arch A] -l` for one slice and compares commands, sizes and strings. */
+static void compare_otool_slice(const char *path, const struct mo_slice *s, int fat)
 {
-	char *cmd = NULL, *out = NULL;
-	cr_assert(asprintf(&cmd, "llvm-otool-14 -arch all -l '%s'", path) > 0);
+	char arch[32], *cmd = NULL, *out = NULL;
+	const char *an = mo_arch_name(s->cputype, s->cpusubtype, arch);
+	/* llvm-otool-14 ignores -arch on universal files, so each slice is extracted with llvm-lipo-14 first. */
+	char *dir = ts_tmpdir();
+	if (fat)
+		cr_assert(asprintf(&cmd, "llvm-lipo-14 '%s' -thin %s -output '%s/slice' && llvm-otool-14 -l '%s/slice'",
+				   path, an, dir, dir) > 0);
+	else
+		cr_assert(asprintf(&cmd, "llvm-otool-14 -l '%s'", path) > 0);
 	int rc = ts_sh(cmd, &out, NULL);
+	cr_assert_eq(rc, 0, "%s failed", cmd);
 	free(cmd);
-	cr_assert_eq(rc, 0, "llvm-otool-14 failed on %s", path);
-
-	struct ut_src src;
-	struct mo_file *f;
-	cr_assert_eq(ut_src_open(&src, path), 0);
-	cr_assert_eq(mo_file_parse(&src, &f), 0, "%s: %s", path, ut_errmsg());
-
-	/* Walk otool's output: "Load command N", "cmd LC_X", "cmdsize N", "name S (offset N)", "path S (offset N)". */
-	int slice = f->nslices == 1 ? 0 : -1;
-	uint32_t lcn = 0;
-	uint32_t seen[64] = { 0 };
+	ts_rmtree(dir);
+	free(dir);
+	const struct mo_image *img = s->img;
+	uint32_t lcn = 0, seen = 0, headers = 0;
 	char *save = NULL;
-	const struct mo_image *img = NULL;
 	for (char *line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		while (*line == ' ' || *line == '\t')
 			line++;
-		if (strstr(line, "(architecture ")) {
-			slice++;
-			cr_assert_lt((uint32_t)slice, f->nslices, "%s: otool shows more slices", path);
-			continue;
-		}
-		if (slice < 0)
-			continue;
-		img = f->slices[slice].img;
-		if (!img)
-			continue;
 		unsigned v;
 		char name[256];
-		if (sscanf(line, "Load command %u", &v) == 1) {
+		if (strncmp(line, "Mach header", 11) == 0) {
+			headers++;
+		} else if (sscanf(line, "Load command %u", &v) == 1) {
 			lcn = v;
-			cr_assert_lt(lcn, img->ncmds, "%s: otool shows load command %u", path, lcn);
-			cr_assert_eq(lcn, seen[slice], "%s: otool load command order", path);
-			seen[slice]++;
+			cr_assert_eq(lcn, seen, "%s (%s): otool load command order", path, an);
+			cr_assert_lt(lcn, img->ncmds, "%s (%s): otool shows load command %u", path, an, lcn);
+			seen++;
 		} else if (sscanf(line, "cmd %255s", name) == 1 && strncmp(name, "LC_", 3) == 0) {
 			const char *ours = mo_lc_name(img->lcs[lcn].cmd);
-			cr_assert_str_eq(name, ours ? ours : "?", "%s: load command %u type", path, lcn);
+			cr_assert_str_eq(name, ours ? ours : "?", "%s (%s): load command %u type", path, an, lcn);
 		} else if (sscanf(line, "cmdsize %u", &v) == 1) {
-			cr_assert_eq(v, img->lcs[lcn].cmdsize, "%s: load command %u cmdsize", path, lcn);
+			cr_assert_eq(v, img->lcs[lcn].cmdsize, "%s (%s): load command %u cmdsize", path, an, lcn);
 		} else if ((strncmp(line, "name ", 5) == 0 || strncmp(line, "path ", 5) == 0) &&
 			   (img->lcs[lcn].cmd == LC_RPATH || img->lcs[lcn].cmd == LC_ID_DYLIB ||
 			    mo_is_dep_cmd(img->lcs[lcn].cmd))) {
@@ -117,14 +110,23 @@ void oracle_compare_otool(const char *path)
 			char *paren = strstr(line, " (offset ");
 			cr_assert_not_null(paren);
 			*paren = '\0';
-			cr_assert_str_eq(line + 5, ours, "%s: load command %u string", path, lcn);
+			cr_assert_str_eq(line + 5, ours, "%s (%s): load command %u string", path, an, lcn);
 		}
 	}
-	for (uint32_t i = 0; i < f->nslices && i < 64; i++)
-		if (f->slices[i].img)
-			cr_assert_eq(seen[i], f->slices[i].img->ncmds, "%s: slice %u: otool shows %u load commands, ours %u",
-				     path, i, seen[i], f->slices[i].img->ncmds);
+	cr_assert_eq(headers, 1, "%s (%s): otool printed %u headers", path, an, headers);
+	cr_assert_eq(seen, img->ncmds, "%s (%s): otool shows %u load commands, ours %u", path, an, seen, img->ncmds);
 	free(out);
+}
+
+void oracle_compare_otool(const char *path)
+{
+	struct ut_src src;
+	struct mo_file *f;
+	cr_assert_eq(ut_src_open(&src, path), 0);
+	cr_assert_eq(mo_file_parse(&src, &f), 0, "%s: %s", path, ut_errmsg());
+	for (uint32_t i = 0; i < f->nslices; i++)
+		if (f->slices[i].kind == MO_SLICE_MACHO64)
+			compare_otool_slice(path, &f->slices[i], f->fat != 0);
 	mo_file_free(f);
 	ut_src_release(&src);
 }
