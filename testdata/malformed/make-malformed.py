@@ -386,7 +386,7 @@ def make_thin_cases():
     def drop_id(cmds, L):
         cmds[:] = [c for c in cmds if c.kind != "id_dylib"]
     d, _ = thin("dylib-without-id", mutate=drop_id)
-    case("dylib-without-id", "MH_DYLIB without an LC_ID_DYLIB command", "header", d, strict=True)
+    case("dylib-without-id", "MH_DYLIB without an LC_ID_DYLIB command", "header", d)
 
     # cmdsize.
     d, L = thin("cmdsize-zero", post=lambda b, L: put(b, L, "rpath", 4, "<I", 0))
@@ -450,13 +450,14 @@ def make_thin_cases():
     d, L = thin("segment-fileoff-overflow", post=fileoff_overflow)
     case("segment-fileoff-overflow", "__LINKEDIT fileoff+filesize overflows 64 bits",
          lc(idx(L, "seg_linkedit")), d)
+    # Meant as "filesize > vmsize", but 0x100 is above the 0xf8 filesize: a valid file, kept for reference.
     d, L = thin("segment-filesize-gt-vmsize",
                 post=lambda b, L: put(b, L, "seg_linkedit", 32, "<Q", 0x100))
-    case("segment-filesize-gt-vmsize", "__LINKEDIT filesize is larger than its vmsize 0x100",
-         lc(idx(L, "seg_linkedit")), d, strict=True)
+    case("segment-filesize-gt-vmsize", "NOT A DEFECT as generated: __LINKEDIT filesize 0xf8 is below the vmsize "
+         "0x100 the generator writes; the file is valid and kept for reference", "-", d, strict=True)
     d, L = thin("segment-vm-overlap", post=lambda b, L: put(b, L, "seg_linkedit", 24, "<Q", 0x2000))
     case("segment-vm-overlap", "__LINKEDIT vmaddr 0x2000 lies inside __TEXT's vm range",
-         lc(idx(L, "seg_linkedit")), d, strict=True)
+         lc(idx(L, "seg_linkedit")), d)
     d, L = thin("section-count-mismatch", post=lambda b, L: put(b, L, "seg_text", 64, "<I", 2))
     case("section-count-mismatch", "__TEXT says nsects 2 but its cmdsize holds one section_64",
          lc(idx(L, "seg_text")), d)
@@ -520,7 +521,7 @@ def make_thin_cases():
     d, L = thin("linkedit-data-outside-linkedit",
                 post=lambda b, L: put(b, L, "function_starts", 8, "<I", 32 + L.sizeofcmds + 16))
     case("linkedit-data-outside-linkedit", "LC_FUNCTION_STARTS data lies in __TEXT's header padding, "
-         "not in __LINKEDIT", lc(idx(L, "function_starts")), d, strict=True)
+         "not in __LINKEDIT", lc(idx(L, "function_starts")), d)
 
     # Fixed-size commands with the wrong size.
     def uuid32(cmds, L):
@@ -544,7 +545,7 @@ def make_thin_cases():
         insert_after(cmds, "rpath", "unknown_req", struct.pack("<4I", LC_REQ_DYLD | 0x7E, 16, 0, 0))
     d, L = thin("unknown-required-cmd", mutate=unknown_req)
     case("unknown-required-cmd", "unknown load command 0x8000007e with LC_REQ_DYLD set (dyld refuses to load)",
-         lc(idx(L, "unknown_req")), d, strict=True)
+         lc(idx(L, "unknown_req")), d)
     return base, x86
 
 
