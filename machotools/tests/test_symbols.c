@@ -463,11 +463,7 @@ static void exports_via_dyld_info(const struct mo_file *f, const struct mo_slice
 	free(trie);
 }
 
-struct totals {
-	size_t files, slices, exports, binds, nm;
-};
-
-static void check_file(const char *path, struct totals *t)
+void symtest_check_file(const char *path, struct symtest_totals *t)
 {
 	struct ut_src src;
 	struct mo_file *f = NULL;
@@ -481,11 +477,12 @@ static void check_file(const char *path, struct totals *t)
 		char arch[32], label[600];
 		snprintf(label, sizeof(label), "%s [%s]", path, mo_arch_name(s->cputype, s->cpusubtype, arch));
 		char *thin = thin_slice(path, f, s, dir);
-		char *cmd = NULL, *o = NULL;
+		char *cmd = NULL, *o = NULL, *err = NULL;
 		cr_assert(asprintf(&cmd, "llvm-objdump-14 --macho --exports-trie --bind --lazy-bind --weak-bind '%s'",
 				   thin) > 0);
-		cr_assert_eq(ts_sh(cmd, &o, NULL), 0, "%s", cmd);
+		cr_assert_eq(ts_sh(cmd, &o, &err), 0, "%s: %s", cmd, err);
 		free(cmd);
+		free(err);
 		struct lines dump;
 		lines_split(&dump, o);
 		if (s->img->has_exports_trie) {
@@ -517,16 +514,16 @@ static void check_file(const char *path, struct totals *t)
 
 Test(mo_symbols, fixtures_agree_with_llvm_objdump_and_nm, .timeout = 600)
 {
-	struct totals t = { 0 };
+	struct symtest_totals t = { 0 };
 	for (int i = 0; oracle_fixtures[i]; i++)
-		check_file(ts_fixture(oracle_fixtures[i]), &t);
+		symtest_check_file(ts_fixture(oracle_fixtures[i]), &t);
 	for (int i = 0; extra_fixtures[i]; i++)
-		check_file(ts_fixture(extra_fixtures[i]), &t);
+		symtest_check_file(ts_fixture(extra_fixtures[i]), &t);
 	for (int a = 0; a < 2; a++)
 		for (int i = 0; stub_names[i]; i++) {
 			char rel[96];
 			snprintf(rel, sizeof(rel), "stubs-%s/%s.dylib", a ? "x86_64" : "arm64", stub_names[i]);
-			check_file(ts_fixture(rel), &t);
+			symtest_check_file(ts_fixture(rel), &t);
 		}
 	cr_log_info("fixtures: %zu files, %zu slices, %zu exports, %zu bind imports, %zu nm checks", t.files, t.slices,
 		    t.exports, t.binds, t.nm);
@@ -536,9 +533,9 @@ Test(mo_symbols, fixtures_agree_with_llvm_objdump_and_nm, .timeout = 600)
 
 Test(mo_symbols, corpus_agrees_with_llvm_objdump_and_nm, .timeout = 600)
 {
-	struct totals t = { 0 };
+	struct symtest_totals t = { 0 };
 	for (int i = 0; oracle_corpus[i]; i++)
-		check_file(ts_corpus(oracle_corpus[i]), &t);
+		symtest_check_file(ts_corpus(oracle_corpus[i]), &t);
 	cr_log_info("corpus: %zu files, %zu slices, %zu exports, %zu bind imports, %zu nm checks", t.files, t.slices,
 		    t.exports, t.binds, t.nm);
 	cr_expect_geq(t.slices, 20u);

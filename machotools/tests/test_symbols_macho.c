@@ -59,10 +59,11 @@ static uint32_t place(struct out *o, struct tb_blob b)
 	return at;
 }
 
+/* A segment, with one section over [sect_off, end of segment) when sect is not NULL (llvm wants bind targets in sections). */
 static void segment(struct out *o, const char *name, uint64_t vmaddr, uint64_t vmsize, uint64_t fileoff,
-		    uint64_t filesize, uint32_t prot)
+		    uint64_t filesize, uint32_t prot, const char *sect, uint64_t sect_off)
 {
-	uint8_t *q = cmd(o, LC_SEGMENT_64, MO_SEGMENT_64_SIZE);
+	uint8_t *q = cmd(o, LC_SEGMENT_64, MO_SEGMENT_64_SIZE + (sect ? MO_SECTION_64_SIZE : 0));
 	strncpy((char *)q + 8, name, 16);
 	ut_put_le64(q + 24, vmaddr);
 	ut_put_le64(q + 32, vmsize);
@@ -70,6 +71,16 @@ static void segment(struct out *o, const char *name, uint64_t vmaddr, uint64_t v
 	ut_put_le64(q + 48, filesize);
 	ut_put_le32(q + 56, prot);
 	ut_put_le32(q + 60, prot);
+	if (!sect)
+		return;
+	ut_put_le32(q + 64, 1);
+	uint8_t *c = q + MO_SEGMENT_64_SIZE;
+	strncpy((char *)c, sect, 16);
+	strncpy((char *)c + 16, name, 16);
+	ut_put_le64(c + 32, vmaddr + sect_off);
+	ut_put_le64(c + 40, filesize - sect_off);
+	ut_put_le32(c + 48, (uint32_t)(fileoff + sect_off));
+	ut_put_le32(c + 52, 2);
 }
 
 static void dylib(struct out *o, uint32_t c, const char *name)
@@ -98,9 +109,9 @@ uint8_t *tb_build(const struct tb_spec *s, size_t *len)
 	uint32_t exp = place(&o, s->exports), chained = place(&o, s->chained), syms = place(&o, s->syms);
 	uint32_t strs = place(&o, s->strs);
 
-	segment(&o, "__TEXT", base, SEG, 0, SEG, 5);
-	segment(&o, "__DATA", base + SEG, SEG, SEG, SEG, 3);
-	segment(&o, "__LINKEDIT", base + 2 * SEG, (le_size + SEG - 1) / SEG * SEG, 2 * SEG, le_size, 1);
+	segment(&o, "__TEXT", base, SEG, 0, SEG, 5, "__text", 0x1000);
+	segment(&o, "__DATA", base + SEG, SEG, SEG, SEG, 3, "__data", 0);
+	segment(&o, "__LINKEDIT", base + 2 * SEG, (le_size + SEG - 1) / SEG * SEG, 2 * SEG, le_size, 1, NULL, 0);
 	if (filetype == MH_DYLIB)
 		dylib(&o, LC_ID_DYLIB, "@rpath/libtest.dylib");
 	for (uint32_t i = 0; i < s->ndeps; i++) {

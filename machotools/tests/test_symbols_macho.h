@@ -4,8 +4,8 @@
  * so the symbol parsers can be fed exact bytes, and llvm-objdump-14 can judge
  * the same bytes (tests only).
  *
- * Layout: mach header, load commands, __TEXT [0, 0x4000) at vmaddr base,
- * __DATA [0x4000, 0x8000), __LINKEDIT from 0x8000 holding the blobs in order
+ * Layout: mach header, load commands, __TEXT [0, 0x4000) at vmaddr base
+ * (section __text from 0x1000), __DATA [0x4000, 0x8000) (one section __data), __LINKEDIT from 0x8000 holding the blobs in order
  * (8-aligned).  Commands: the three segments, LC_ID_DYLIB (dylibs), one
  * LC_LOAD_DYLIB per dependency, then the optional LC_DYLD_INFO_ONLY,
  * LC_DYLD_EXPORTS_TRIE, LC_DYLD_CHAINED_FIXUPS, LC_SYMTAB, LC_DYSYMTAB.
@@ -46,5 +46,11 @@ void tb_uleb(uint8_t *p, size_t *n, uint64_t v);
 /* Appends bytes / a NUL-terminated string. */
 void tb_bytes(uint8_t *p, size_t *n, const void *src, size_t len);
 void tb_str(uint8_t *p, size_t *n, const char *s);
+
+/* test_symbols.c: compares every 64-bit slice of path with llvm-objdump-14 and llvm-nm-14. */
+struct symtest_totals {
+	size_t files, slices, exports, binds, nm;
+};
+void symtest_check_file(const char *path, struct symtest_totals *t);
 
 #endif
