@@ -1,9 +1,10 @@
 /*
- * mo_symbols.c - export and import lists: storage, LEB128, the LC_SYMTAB
- * fallbacks, and the per-slice entry points that pick the right source.
+ * mo_symbols.c - export and import lists: storage, LEB128, and the
+ * per-slice entry points that pick the right source.
  *
  * The trie walker is in mo_trie.c, the bind opcode interpreter in mo_bind.c,
- * the chained fixups imports table in mo_fixups.c.
+ * the chained fixups imports table in mo_fixups.c, the LC_SYMTAB fallbacks
+ * in mo_symtab.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,6 @@
 #include "ut_err.h"
 
 #define POOL_BLOCK 65536u
-#define NLIST_64_SIZE 16u
 
 /* ---- LEB128 ---- */
 
@@ -303,147 +303,6 @@ static const struct mo_image *slice_image(const struct mo_slice *s, char where[4
 	return s->img;
 }
 
-/* ---- LC_SYMTAB fallback ---- */
-
-struct symtab {
-	uint8_t *syms, *strs;
-	uint32_t nsyms, strsize;
-	uint32_t first_ext, n_ext, first_undef, n_undef; /* whole table when there is no LC_DYSYMTAB */
-};
-
-static void symtab_release(struct symtab *t)
-{
-	free(t->syms);
-	free(t->strs);
-}
-
-static int symtab_load(const struct mo_file *f, const struct mo_slice *s, struct symtab *t)
-{
-	const struct mo_image *img = s->img;
-	memset(t, 0, sizeof(*t));
-	if (!img->has_symtab)
-		return 0;
-	t->nsyms = img->nsyms;
-	t->strsize = img->strsize;
-	t->first_ext = t->first_undef = 0;
-	t->n_ext = t->n_undef = img->nsyms;
-	for (uint32_t i = 0; i < img->ncmds; i++) {
-		if (img->lcs[i].cmd != LC_DYSYMTAB)
-			continue;
-		const uint8_t *lc = img->hdr + img->lcs[i].off;
-		/* iextdefsym, nextdefsym, iundefsym, nundefsym (the reader checked cmdsize 80) */
-		uint64_t ie = ut_le32(lc + 16), ne = ut_le32(lc + 20), iu = ut_le32(lc + 24), nu = ut_le32(lc + 28);
-		if (ie > img->nsyms || ne > img->nsyms - ie)
-			return ut_fail(UT_EMALFORMED, "load command %u (LC_DYSYMTAB): external symbols %llu+%llu past nsyms %u",
-				       i, ULL(ie), ULL(ne), img->nsyms);
-		if (iu > img->nsyms || nu > img->nsyms - iu)
-			return ut_fail(UT_EMALFORMED, "load command %u (LC_DYSYMTAB): undefined symbols %llu+%llu past nsyms %u",
-				       i, ULL(iu), ULL(nu), img->nsyms);
-		t->first_ext = (uint32_t)ie;
-		t->n_ext = (uint32_t)ne;
-		t->first_undef = (uint32_t)iu;
-		t->n_undef = (uint32_t)nu;
-	}
-	int rc = mo_read_linkedit(f, s, img->symoff, (uint64_t)img->nsyms * NLIST_64_SIZE, "symbol table", &t->syms);
-	if (!rc)
-		rc = mo_read_linkedit(f, s, img->stroff, img->strsize, "string table", &t->strs);
-	return rc;
-}
-
-/* The NUL-terminated string at strx of the string table. */
-static int symtab_str(const struct symtab *t, uint32_t sym, uint64_t strx, const char **out, size_t *len)
-{
-	if (strx >= t->strsize)
-		return ut_fail(UT_EMALFORMED, "symbol %u: name offset 0x%llx past the string table (0x%x bytes)", sym,
-			       ULL(strx), t->strsize);
-	const char *p = (const char *)t->strs + strx;
-	const char *nul = memchr(p, 0, t->strsize - strx);
-	if (!nul)
-		return ut_fail(UT_EMALFORMED, "symbol %u: name at string table offset 0x%llx is not NUL-terminated", sym,
-			       ULL(strx));
-	*out = p;
-	*len = (size_t)(nul - p);
-	return 0;
-}
-
-static int exports_symtab(const struct mo_file *f, const struct mo_slice *s, struct mo_exports *e)
-{
-	const struct mo_image *img = s->img;
-	struct symtab t;
-	int rc = symtab_load(f, s, &t);
-	uint64_t base = img->text_seg >= 0 ? img->segments[img->text_seg].vmaddr : 0;
-	for (uint32_t k = 0; !rc && k < t.n_ext; k++) {
-		uint32_t i = t.first_ext + k;
-		const uint8_t *n = t.syms + (size_t)i * NLIST_64_SIZE;
-		uint8_t type = n[4];
-		uint16_t desc = ut_le16(n + 6);
-		uint64_t value = ut_le64(n + 8);
-		uint8_t ty = type & N_TYPE;
-		if ((type & N_STAB) || !(type & N_EXT) || (type & N_PEXT) || (ty != N_SECT && ty != N_ABS && ty != N_INDR))
-			continue;
-		const char *name, *indr = NULL;
-		size_t len, ilen;
-		rc = symtab_str(&t, i, ut_le32(n), &name, &len);
-		if (rc || len == 0)
-			continue;
-		struct mo_export x = { 0 };
-		if (desc & N_WEAK_DEF)
-			x.flags |= EXPORT_SYMBOL_FLAGS_WEAK_DEFINITION;
-		if (ty == N_ABS) {
-			x.flags |= EXPORT_SYMBOL_FLAGS_KIND_ABSOLUTE;
-			x.address = value;
-		} else if (ty == N_INDR) {
-			rc = symtab_str(&t, i, value, &indr, &ilen);
-			if (rc)
-				break;
-			x.flags |= EXPORT_SYMBOL_FLAGS_REEXPORT;
-			x.reexport_name = indr;
-		} else {
-			x.address = value - base;
-		}
-		rc = mo_exports_add(e, name, len, &x);
-	}
-	symtab_release(&t);
-	mo_exports_finish(e);
-	e->from_symtab = 1;
-	return rc;
-}
-
-static int imports_symtab(const struct mo_file *f, const struct mo_slice *s, struct mo_imports *im)
-{
-	const struct mo_image *img = s->img;
-	struct symtab t;
-	int rc = symtab_load(f, s, &t);
-	int twolevel = (img->flags & MH_TWOLEVEL) != 0;
-	for (uint32_t k = 0; !rc && k < t.n_undef; k++) {
-		uint32_t i = t.first_undef + k;
-		const uint8_t *n = t.syms + (size_t)i * NLIST_64_SIZE;
-		uint8_t type = n[4], ty = type & N_TYPE;
-		uint16_t desc = ut_le16(n + 6);
-		if ((type & N_STAB) || !(type & N_EXT) || !((ty == N_UNDF && ut_le64(n + 8) == 0) || ty == N_PBUD))
-			continue;
-		const char *name;
-		size_t len;
-		rc = symtab_str(&t, i, ut_le32(n), &name, &len);
-		if (rc || len == 0)
-			continue;
-		uint32_t lib = (desc >> 8) & 0xffu;
-		int32_t ord = (int32_t)lib;
-		if (!twolevel || lib == DYNAMIC_LOOKUP_ORDINAL)
-			ord = BIND_SPECIAL_DYLIB_FLAT_LOOKUP;
-		else if (lib == EXECUTABLE_ORDINAL)
-			ord = BIND_SPECIAL_DYLIB_MAIN_EXECUTABLE;
-		else if (lib > img->ndeps)
-			rc = ut_fail(UT_EMALFORMED, "symbol %u ('%s'): library ordinal %u but only %u dependencies", i, name,
-				     lib, img->ndeps);
-		if (!rc)
-			rc = mo_imports_add(im, name, len, ord, MO_IMPORT_SYMTAB, (desc & N_WEAK_REF) != 0, 0);
-	}
-	symtab_release(&t);
-	mo_imports_finish(im);
-	return rc;
-}
-
 /* ---- entry points ---- */
 
 static int new_exports(struct mo_exports **out)
@@ -468,7 +327,7 @@ int mo_exports_from_symtab(const struct mo_file *f, const struct mo_slice *s, st
 	int rc = new_exports(&e);
 	if (rc)
 		return rc;
-	rc = exports_symtab(f, s, e);
+	rc = mo_symtab_exports(f, s, e);
 	if (rc) {
 		mo_exports_free(e);
 		return ut_ctx(rc, "%s", where);
@@ -514,7 +373,7 @@ int mo_imports_from_symtab(const struct mo_file *f, const struct mo_slice *s, st
 	int rc = new_imports(&im);
 	if (rc)
 		return rc;
-	rc = imports_symtab(f, s, im);
+	rc = mo_symtab_imports(f, s, im);
 	if (rc) {
 		mo_imports_free(im);
 		return ut_ctx(rc, "%s", where);

@@ -35,4 +35,8 @@ void mo_imports_finish(struct mo_imports *im);
 int mo_read_linkedit(const struct mo_file *f, const struct mo_slice *s, uint64_t off, uint64_t size, const char *what,
 		     uint8_t **out);
 
+/* mo_symtab.c: the LC_SYMTAB views, appended to e / im (sorted on return). */
+int mo_symtab_exports(const struct mo_file *f, const struct mo_slice *s, struct mo_exports *e);
+int mo_symtab_imports(const struct mo_file *f, const struct mo_slice *s, struct mo_imports *im);
+
 #endif

@@ -222,11 +222,23 @@ static size_t nm_expected_missing(const char *shortname, const char *file, char 
 	char **imp;
 	size_t n = nm_imports_from(ts_fixture("qemu-arm64.dylib"), shortname, &imp), k = 0;
 	cr_assert_gt(n, 0u, "qemu imports nothing from %s", shortname);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (!nm_defines(file, "arm64", imp[i]))
 			imp[k++] = imp[i];
+		else
+			free(imp[i]);
+	}
+	imp[k] = NULL;
 	*out = imp;
 	return k;
+}
+
+/* Frees what nm_imports_from / nm_expected_missing returned (names past n were moved or are already freed). */
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v[i]; i++)
+		free(v[i]);
+	free(v);
 }
 
 static void expect_symbols(const struct mo_problem *p, char **want, size_t n)
@@ -274,6 +286,7 @@ Test(mo_resolve, missing_symbol_listed, .timeout = 120)
 	cr_expect_str_eq(p->symbols[0], "_pixman_image_unref");
 	cr_expect_str_eq(p->path, "Contents/Frameworks/pixman-1.0.framework/Versions/A/pixman-1.0");
 	mo_load_report_free(r);
+	strv_free(want);
 	free(dep);
 	tree_free(&t);
 }
@@ -435,6 +448,7 @@ Test(mo_resolve, reexported_dylib_followed, .timeout = 120)
 	cr_expect_eq(r->nproblems, 1u);
 	expect_symbols(find_problem(r, MO_PROBLEM_MISSING_SYMBOLS, dep), want, n);
 	mo_load_report_free(r);
+	strv_free(want);
 	free(dep);
 	free(intl);
 	tree_free(&t);
