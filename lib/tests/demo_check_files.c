@@ -19,6 +19,7 @@
 #include "tsupport.h"
 #include "ut_err.h"
 #include "ut_plist.h"
+#include "utm_ents.h"
 
 const char *const demo_frameworks[] = {
 	"qemu-aarch64-softmmu", "qemu-x86_64-softmmu", "pixman-1.0", "glib-2.0.0", "gio-2.0.0", "gobject-2.0.0",
@@ -287,68 +288,12 @@ void demo_check_resources(const char *app)
 	cr_expect_geq(count_files(path), 1, "%s: empty", path);
 }
 
-/* One entitlement: a boolean true, or a one-string array, or the utmctl scripting target. */
-struct ent {
-	const char *key;
-	const char *array1; /* non-NULL: array holding exactly this string */
-};
-
-struct ent_file {
-	const char *file;
-	struct ent ents[12];
-};
-
-#define SEC "com.apple.security."
-#define GROUP "WDNLXAD4W8.com.utmapp.UTM"
-
-/* utm-domain 2.2, the signed (release) files, with $(TeamIdentifierPrefix) expanded to UTM's team. */
-static const struct ent_file ENT_FILES[] = {
-	{ "UTM.entitlements",
-	  { { SEC "app-sandbox", NULL }, { SEC "application-groups", GROUP }, { SEC "device.audio-input", NULL },
-	    { SEC "device.usb", NULL }, { SEC "files.user-selected.read-write", NULL },
-	    { SEC "network.client", NULL }, { SEC "network.server", NULL }, { SEC "virtualization", NULL },
-	    { "com.apple.vm.device-access", NULL }, { "com.apple.vm.networking", NULL } } },
-	{ "QEMUHelper.entitlements",
-	  { { SEC "app-sandbox", NULL }, { SEC "application-groups", GROUP }, { SEC "device.audio-input", NULL },
-	    { SEC "cs.allow-jit", NULL }, { SEC "files.bookmarks.app-scope", NULL }, { SEC "hypervisor", NULL },
-	    { SEC "network.client", NULL }, { SEC "network.server", NULL }, { "com.apple.vm.networking", NULL } } },
-	{ "QEMULauncher.entitlements",
-	  { { SEC "app-sandbox", NULL }, { SEC "cs.allow-jit", NULL }, { SEC "inherit", NULL },
-	    { SEC "hypervisor", NULL }, { "com.apple.vm.networking", NULL } } },
-	{ "utmctl.entitlements",
-	  { { SEC "application-groups", GROUP }, { SEC "app-sandbox", NULL }, { SEC "network.client", NULL },
-	    { SEC "scripting-targets", NULL } } },
-};
-
-static void expect_ent(plist_t dict, const char *file, const struct ent *e)
-{
-	plist_t v = plist_dict_get_item(dict, e->key);
-	cr_expect_not_null(v, "%s: %s missing", file, e->key);
-	if (!v)
-		return;
-	if (e->array1) {
-		plist_t s0 = plist_get_node_type(v) == PLIST_ARRAY && plist_array_get_size(v) == 1
-				     ? plist_array_get_item(v, 0) : NULL;
-		const char *s = s0 ? ut_plist_str(s0) : NULL;
-		cr_expect(s && !strcmp(s, e->array1), "%s: %s is not ['%s']", file, e->key, e->array1);
-	} else if (!strcmp(e->key, SEC "scripting-targets")) {
-		plist_t t = plist_get_node_type(v) == PLIST_DICT ? plist_dict_get_item(v, "com.utmapp.UTM") : NULL;
-		plist_t a0 = t && plist_get_node_type(t) == PLIST_ARRAY && plist_array_get_size(t) == 1
-				     ? plist_array_get_item(t, 0) : NULL;
-		const char *s = a0 ? ut_plist_str(a0) : NULL;
-		cr_expect(s && !strcmp(s, "com.utmapp.UTM.vm-access"),
-			  "%s: scripting-targets is not {com.utmapp.UTM: [com.utmapp.UTM.vm-access]}", file);
-	} else {
-		cr_expect(ut_plist_dict_true(dict, e->key), "%s: %s is not true", file, e->key);
-	}
-}
-
 void demo_check_entitlement_files(void)
 {
-	for (size_t i = 0; i < sizeof(ENT_FILES) / sizeof(ENT_FILES[0]); i++) {
-		const struct ent_file *f = &ENT_FILES[i];
+	for (size_t i = 0; i < 4; i++) {
+		const struct utm_ent_set *set = &utm_release_sets[i];
 		char rel[256];
-		snprintf(rel, sizeof(rel), "testdata/demo/entitlements/%s", f->file);
+		snprintf(rel, sizeof(rel), "testdata/demo/entitlements/%s", set->file);
 		const char *path = ts_root(rel);
 		size_t len = 0;
 		uint8_t *raw = ts_read(path, &len);
@@ -357,11 +302,7 @@ void demo_check_entitlement_files(void)
 		plist_t dict = read_xml_dict(path);
 		if (!dict)
 			continue;
-		uint32_t n = 0;
-		while (n < 12 && f->ents[n].key)
-			expect_ent(dict, f->file, &f->ents[n++]);
-		cr_expect_eq(plist_dict_get_size(dict), n, "%s: %u keys, want %u", f->file, plist_dict_get_size(dict),
-			     n);
+		utm_ents_expect(dict, set, set->file);
 		plist_free(dict);
 	}
 }

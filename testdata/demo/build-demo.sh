@@ -134,6 +134,7 @@ fixup() {
 	cp "$tmp/$_a/lib/lib$_n.dylib" "$_fw/Versions/A/$_n"
 	framework_plist "$_n" "$_fw/Versions/A/Resources/Info.plist"
 	framework_links "$_fw" "$_n"
+	# shellcheck disable=SC2046
 	set -- --id "@rpath/$_n.framework/$_n" $(for m in "$@"; do
 		echo "--change $(sysroot "$_a")/lib$m.dylib @rpath/$m.framework/Versions/A/$m"
 	done)
@@ -174,7 +175,7 @@ build_arch() {
 		fixup "$a" "$n" $deps
 	done
 
-	cc "$a" "$src/qemu.c" "$o/qemu.o"
+	cc "$a" "$recipes/src/qemu.c" "$o/qemu.o"
 	for t in $QEMU_TARGETS; do
 		n=qemu-$t-softmmu
 		# shellcheck disable=SC2046
