@@ -166,8 +166,9 @@ static int parse_ent(plist_t d, struct ut_ent_info *e)
 static int load_ents(struct ut_profiles *p)
 {
 	plist_t arr;
-	if (check_version(p->ent_root, ENT_FILE))
-		return UT_EMALFORMED;
+	int rc = check_version(p->ent_root, ENT_FILE);
+	if (rc)
+		return rc;
 	if (field_node(p->ent_root, "Entitlements", PLIST_ARRAY, 1, &arr))
 		return ut_ctx(UT_EMALFORMED, "'%s'", ENT_FILE);
 	uint32_t n = plist_array_get_size(arr);
@@ -348,8 +349,9 @@ static int check_components(struct ut_profiles *p)
 static int load_components(struct ut_profiles *p)
 {
 	plist_t arr;
-	if (check_version(p->comp_root, COMP_FILE))
-		return UT_EMALFORMED;
+	int rc = check_version(p->comp_root, COMP_FILE);
+	if (rc)
+		return rc;
 	if (field_node(p->comp_root, "Components", PLIST_ARRAY, 1, &arr))
 		return ut_ctx(UT_EMALFORMED, "'%s'", COMP_FILE);
 	uint32_t n = plist_array_get_size(arr);
