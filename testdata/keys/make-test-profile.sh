@@ -6,6 +6,7 @@
 # com.apple.security.hypervisor, Platform OSX, ProvisionsAllDevices, ...).
 # Signed by "utmpatch TEST Provisioning Profile Signing" (issued by the TEST root);
 # the root is included, like Apple's profiles include Apple Root CA.
+# ExpirationDate stays before 2069: libplist 2.2 reads plist dates as int32 seconds since 2001.
 # Run make-test-pki.sh first.  Needs the openssl CLI.
 set -eu
 dir=${1:-$(dirname "$0")}
@@ -51,7 +52,7 @@ cat >"$dir/profile.plist" <<PLIST
 		</array>
 	</dict>
 	<key>ExpirationDate</key>
-	<date>2124-01-01T00:00:00Z</date>
+	<date>2068-01-01T00:00:00Z</date>
 	<key>Name</key>
 	<string>utmpatch TEST Developer ID Profile: com.utmapp.QEMUHelper</string>
 	<key>ProvisionsAllDevices</key>
@@ -63,7 +64,7 @@ cat >"$dir/profile.plist" <<PLIST
 	<key>TeamName</key>
 	<string>utmpatch Test</string>
 	<key>TimeToLive</key>
-	<integer>36524</integer>
+	<integer>16071</integer>
 	<key>UUID</key>
 	<string>00000000-0000-4000-8000-0000757a7465</string>
 	<key>Version</key>
