@@ -1,6 +1,7 @@
 /*
  * cs_pki.c - the signing side: identities (PKCS#12 or PEM), the designated
- * requirement codesign derives from a chain, and cs_cms_sign.
+ * requirement codesign derives from a chain, the encoders of the two Apple
+ * cdhash attributes, and cs_cms_sign.
  */
 #include "cs_x509.h"
 
@@ -295,6 +296,67 @@ done:
 	}
 	size_t len;
 	*out = (char *)ut_buf_detach(&b, &len);
+	return 0;
+}
+
+/* The 100.9.1 plist and 100.9.2 values (shared with the verifier through cs_x509.h). */
+int cs_cdhashes_plist(uint8_t **xml, size_t *len, const struct cs_cdhash *c, size_t n)
+{
+	*xml = NULL;
+	*len = 0;
+	plist_t dict = plist_new_dict();
+	plist_t arr = plist_new_array();
+	if (!dict || !arr) {
+		plist_free(dict);
+		plist_free(arr);
+		return ut_fail(UT_ENOMEM, "out of memory");
+	}
+	plist_dict_set_item(dict, "cdhashes", arr);
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].len < CS_CDHASH_LEN) {
+			plist_free(dict);
+			return ut_fail(UT_EINVAL, "cdhash %zu has %zu bytes", i, c[i].len);
+		}
+		plist_array_append_item(arr, plist_new_data((const char *)c[i].digest, CS_CDHASH_LEN));
+	}
+	int rc = ut_plist_serialize(dict, UT_PLIST_XML, xml, len);
+	plist_free(dict);
+	return rc;
+}
+
+static int hashtype_nid(uint32_t t)
+{
+	const EVP_MD *md = cs_hashtype_md(t);
+	return md ? EVP_MD_get_type(md) : NID_undef;
+}
+
+int cs_cdhash2_der(uint8_t **der, size_t *len, const struct cs_cdhash *c)
+{
+	*der = NULL;
+	*len = 0;
+	int nid = hashtype_nid(c->hash_type);
+	if (nid == NID_undef)
+		return ut_fail(UT_EUNSUPPORTED, "CodeDirectory hash type %u is not supported", c->hash_type);
+	const ASN1_OBJECT *obj = OBJ_nid2obj(nid);
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+	if (!os || !ASN1_OCTET_STRING_set(os, c->digest, (int)c->len)) {
+		ASN1_OCTET_STRING_free(os);
+		return cs_ossl_fail(UT_ENOMEM, "cannot encode a cdhash");
+	}
+	int lo = i2d_ASN1_OBJECT(obj, NULL), ls = i2d_ASN1_OCTET_STRING(os, NULL);
+	int total = lo > 0 && ls > 0 ? ASN1_object_size(1, lo + ls, V_ASN1_SEQUENCE) : -1;
+	uint8_t *buf = total > 0 ? malloc((size_t)total) : NULL;
+	if (!buf) {
+		ASN1_OCTET_STRING_free(os);
+		return cs_ossl_fail(UT_ENOMEM, "cannot encode a cdhash");
+	}
+	unsigned char *p = buf;
+	ASN1_put_object(&p, 1, lo + ls, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL);
+	i2d_ASN1_OBJECT(obj, &p);
+	i2d_ASN1_OCTET_STRING(os, &p);
+	ASN1_OCTET_STRING_free(os);
+	*der = buf;
+	*len = (size_t)(p - buf);
 	return 0;
 }
 
