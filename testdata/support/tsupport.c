@@ -22,11 +22,17 @@ static const char *env_or(const char *name, const char *def)
 	return v && v[0] ? v : def;
 }
 
+/* Joined paths stay reachable from this table for the life of the test process. */
+static char *interned[4096];
+static size_t ninterned;
+
 static const char *join(const char *dir, const char *rel)
 {
 	char *p = NULL;
 	if (asprintf(&p, "%s/%s", dir, rel) < 0)
 		abort();
+	if (ninterned < sizeof(interned) / sizeof(interned[0]))
+		interned[ninterned++] = p;
 	return p;
 }
 
