@@ -134,7 +134,7 @@ struct mo_import {
 	uint8_t kind;             /* enum mo_import_kind */
 	uint8_t weak;             /* weak import: every use of it is marked weak, dyld tolerates its absence */
 	uint8_t strong_def;       /* MO_IMPORT_WEAK_BIND only: BIND_SYMBOL_FLAGS_NON_WEAK_DEFINITION (a definition, not a use) */
-	uint32_t uses;            /* binds / fixup table entries that named it (saturating) */
+	uint32_t uses;            /* bind opcodes / fixup imports / nlists naming it (a repeated bind counts once; saturating) */
 };
 
 struct mo_imports {
