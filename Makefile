@@ -20,7 +20,7 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CRIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS   := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
-WARN      := -Wall -Wextra -Wshadow -Werror -Wno-unused-parameter
+WARN      := -Wall -Wextra -Wshadow -Werror -Wno-unused-parameter -Wno-format-truncation
 OPT       ?= -O2 -g
 SAN_FLAGS :=
 ifeq ($(SAN),1)
