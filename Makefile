@@ -63,8 +63,9 @@ $(LIBA): $(LIB_OBJS)
 $(BIN): $(CMD_OBJS) $(LIBA)
 	$(CC) $(LDFLAGS) $(CMD_OBJS) $(LIBA) $(LDLIBS) -o $@
 
+.SECONDARY:
 .SECONDEXPANSION:
-$(BUILD)/tests/%_tests: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $$*/tests/*.c)) $(SUPPORT_OBJS) $(LIBA)
+$(BUILD)/tests/%_tests: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard $$*/tests/*.c))) $(SUPPORT_OBJS) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBA) $(CRIT_LIBS) $(LIEF_LIBS) $(LDLIBS) -o $@
 
