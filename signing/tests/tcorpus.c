@@ -85,11 +85,17 @@ static void walk_small(const uint8_t *d, size_t dlen, struct tc_slice *s)
 
 void tc_load(const char *rel, struct tc_file *f)
 {
+	char path[1024];
+	tc_load_path(tc_path(rel, path, sizeof(path)), f);
+}
+
+void tc_load_path(const char *rel, struct tc_file *f)
+{
 	struct ut_src src;
 	struct mo_file *mf = NULL;
 	size_t dlen = 0;
 	memset(f, 0, sizeof(*f));
-	tc_path(rel, f->path, sizeof(f->path));
+	snprintf(f->path, sizeof(f->path), "%s", rel);
 	uint8_t *d = tc_read_file(f->path, &dlen);
 	cr_assert_eq(ut_src_mem(&src, d, dlen, f->path), 0);
 	cr_assert_eq(mo_file_parse(&src, &mf), 0, "%s: %s", rel, ut_errmsg());

@@ -33,6 +33,8 @@ const char *tc_corpus(void);
 const char *tc_path(const char *rel, char *buf, size_t n);
 /* Loads a corpus file's slices that carry a signature (datasize > 0); asserts on failure. */
 void tc_load(const char *rel, struct tc_file *f);
+/* Same for any path. */
+void tc_load_path(const char *path, struct tc_file *f);
 void tc_release(struct tc_file *f);
 /* Reads a whole file (asserts); *len receives its size. Caller frees. */
 uint8_t *tc_read_file(const char *path, size_t *len);
