@@ -11,6 +11,7 @@
 
 #include "cs_blob.h"
 #include "cs_cd.h"
+#include "cs_der.h"
 #include "cs_ent.h"
 #include "cs_req.h"
 #include "ut_bytes.h"
@@ -331,4 +332,131 @@ Test(malformed, der_depth)
 	cr_assert_eq(cs_ent_der_decode(b, n, &p, NULL), UT_EUNSUPPORTED, "%s", ut_errmsg());
 	cr_assert(strstr(ut_errmsg(), "nested deeper than 32") != NULL, "%s", ut_errmsg());
 	cr_assert_null(p);
+}
+
+Test(malformed, oid_contents)
+{
+	static const struct row rows[] = {
+		{ P_REQ, B_HEX, "fade0c00 00000020 00000001 0000000e 00000000 00000003 2a800100 00000000", 0, { { 0 } }, M,
+		  "arc not in minimal form" },
+		{ P_REQ, B_HEX,
+		  "fade0c00 00000028 00000001 0000000e 00000000 0000000b ffffffffffffffffffff7f00 00000000", 0, { { 0 } },
+		  U, "arc too large" },
+	};
+	run_table(rows, sizeof(rows) / sizeof(rows[0]));
+	static const char *const bad[] = { "1", "3.1", "1.40", "1..2", "a.b", "1.2.", "1.2.99999999999999999999" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct ut_buf b;
+		ut_buf_init(&b, 0);
+		cr_assert_eq(cs_der_oid_encode(bad[i], &b), UT_EINVAL, "'%s'", bad[i]);
+		cr_assert(strstr(ut_errmsg(), "object identifier") != NULL);
+		ut_buf_release(&b);
+	}
+	char small[4];
+	cr_assert_eq(cs_der_oid_decode(ut_span_make("\x2a\x86\x48\x86\xf7\x63", 6), small, sizeof(small)), UT_ENOMEM);
+}
+
+/* Legacy and flagged opcodes print as Apple's dumper does. */
+Test(malformed, requirement_odd_but_valid)
+{
+	static const struct {
+		const char *hex, *text;
+	} rows[] = {
+		{ "fade0c00 00000020 00000001 00000005 00000001 4b000000 00000001 76000000", "info[K] = v" },
+		{ "fade0c00 00000018 00000001 80000063 00000004 01020304", "false /* opcode 99 */" },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		struct ut_buf b, t;
+		ut_buf_init(&b, 0);
+		ut_buf_init(&t, 0);
+		from_hex(&b, rows[i].hex);
+		cr_assert_eq(cs_req_text(b.p, b.len, &t), 0, "%s", ut_errmsg());
+		cr_assert_str_eq((char *)t.p, rows[i].text);
+		ut_buf_release(&b);
+		ut_buf_release(&t);
+	}
+	/* A set with a type codesign has no name for. */
+	struct ut_buf b, t;
+	ut_buf_init(&b, 0);
+	ut_buf_init(&t, 0);
+	from_hex(&b, "fade0c01 00000024 00000001 00000009 00000014 fade0c00 00000010 00000001 00000001");
+	cr_assert_eq(cs_req_set_text(b.p, b.len, &t), 0, "%s", ut_errmsg());
+	cr_assert_str_eq((char *)t.p, "/*unknown type*/ 9 => always\n");
+	ut_buf_release(&b);
+	ut_buf_release(&t);
+}
+
+/* Builders refuse bad arguments with UT_EINVAL and leave the output alone. */
+Test(malformed, builder_arguments)
+{
+	struct ut_buf b;
+	ut_buf_init(&b, 0);
+	static const uint8_t hdr[] = { 0xfa, 0xde, 0x0c, 0x01, 0, 0, 0, 0x10, 0, 0, 0, 0 };
+	struct cs_blob_in in[2] = { { 2, hdr, sizeof(hdr) }, { 2, hdr, sizeof(hdr) } };
+	cr_assert_eq(cs_superblob_build(&b, CSMAGIC_EMBEDDED_SIGNATURE, in, 1, CS_SB_APPLE), UT_EINVAL);
+	cr_assert(strstr(ut_errmsg(), "blob header does not match") != NULL);
+	cr_assert_eq(cs_superblob_build(&b, CSMAGIC_EMBEDDED_SIGNATURE, in, 65, CS_SB_APPLE), UT_EINVAL);
+	struct cs_special_slots s1 = { .hash_type = CS_HASHTYPE_SHA1, .count = 2 };
+	const struct {
+		struct cs_cd_params p;
+		const char *msg;
+	} rows[] = {
+		{ { .hash_type = 2, .page_shift = 12, .code_limit = 1 }, "needs an identifier" },
+		{ { .hash_type = 9, .page_shift = 12, .identifier = "x", .code_limit = 1 }, "unsupported hash type 9" },
+		{ { .hash_type = 2, .page_shift = 12, .identifier = "x", .code_limit = 1, .special = &s1 },
+		  "special slots hashed with type 1" },
+		{ { .hash_type = 2, .page_shift = 13, .identifier = "x", .code_limit = 1 }, "page size 2^13" },
+		{ { .version = 0x30000, .hash_type = 2, .page_shift = 12, .identifier = "x", .code_limit = 1 },
+		  "version 0x30000 unsupported" },
+		{ { .version = 0x20100, .hash_type = 2, .page_shift = 12, .identifier = "x", .code_limit = 1,
+		    .team_id = "T" }, "cannot hold a team identifier" },
+		{ { .version = 0x20200, .hash_type = 2, .page_shift = 12, .identifier = "x",
+		    .code_limit = (uint64_t)1 << 33 }, "cannot cover" },
+		{ { .version = 0x20300, .hash_type = 2, .page_shift = 12, .identifier = "x", .code_limit = 1,
+		    .exec_seg_limit = 1 }, "executable segment" },
+		{ { .version = 0x20400, .hash_type = 2, .page_shift = 12, .identifier = "x", .code_limit = 1,
+		    .runtime = 1 }, "runtime version" },
+		{ { .hash_type = 2, .page_shift = 12, .identifier = "x" }, "must cover some code" },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		cr_assert_eq(cs_cd_build(&b, &rows[i].p, NULL), UT_EINVAL, "row %zu", i);
+		cr_assert(strstr(ut_errmsg(), rows[i].msg) != NULL, "row %zu: %s", i, ut_errmsg());
+		cr_assert_eq(cs_cd_size(&rows[i].p, 0), 0);
+	}
+	struct cs_cd_lld_params lp = { NULL, 4096, 0, 0, 0, NULL };
+	cr_assert_eq(cs_cd_build_lld(&b, &lp, NULL), UT_EINVAL);
+	lp.identifier = "x";
+	lp.code_limit = 0;
+	cr_assert_eq(cs_cd_build_lld(&b, &lp, NULL), UT_EINVAL);
+	struct cs_req_in r = { 3, hdr, sizeof(hdr) };
+	cr_assert_eq(cs_req_set_build(&b, &r, 1), UT_EINVAL);
+	struct ut_span sp[CS_SPECIAL_SLOT_MAX + 1] = { { 0 } };
+	struct cs_special_slots ss;
+	cr_assert_eq(cs_special_slots_compute(&ss, 7, sp), UT_EUNSUPPORTED);
+	cr_assert_eq(b.len, 0);
+	ut_buf_release(&b);
+}
+
+/* Pre-encrypt hashes: version 0x20500, a copy of the code slots before the special slots. */
+Test(malformed, pre_encrypt_layout)
+{
+	uint8_t code[2 * 20];
+	memset(code, 0x5a, sizeof(code));
+	struct cs_cd_params p = { .hash_type = CS_HASHTYPE_SHA1, .page_shift = 12, .identifier = "pe",
+				  .code_limit = 5000, .pre_encrypt = 1, .code_hashes = code };
+	struct ut_buf b;
+	struct cs_cd cd;
+	struct cs_cd_layout l;
+	ut_buf_init(&b, 0);
+	cr_assert_eq(cs_cd_build(&b, &p, &l), 0, "%s", ut_errmsg());
+	cr_assert_eq(l.version, 0x20500);
+	cr_assert_eq(l.pre_encrypt_offset, 96 + 3);
+	cr_assert_eq(l.hash_offset, 96 + 3 + 40);
+	cr_assert_eq(cs_cd_parse(&cd, b.p, b.len), 0, "%s", ut_errmsg());
+	cr_assert_not_null(cd.pre_encrypt_hashes);
+	cr_assert(memcmp(cd.pre_encrypt_hashes, code, sizeof(code)) == 0);
+	cr_assert(memcmp(cs_cd_code_slot(&cd, 1), code + 20, 20) == 0);
+	cr_assert_null(cs_cd_code_slot(&cd, 2));
+	cr_assert_null(cs_cd_special_slot(&cd, 1));
+	ut_buf_release(&b);
 }
