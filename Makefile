@@ -94,7 +94,7 @@ bench: setup all $(FIXTURES_STAMP)
 demo-bundle: setup all
 	sh testdata/demo/build-demo.sh $(BUILD)/demo
 
-demo: demo-bundle
+demo: setup all
 	sh tools/demo.sh $(BUILD)
 
 install: all

@@ -27,8 +27,25 @@ struct pstate {
 	uint32_t off;           /* its offset */
 	uint64_t limit;         /* lowest data offset seen (pad limit) */
 	char limit_what[64];    /* what lies at limit */
-	uint32_t dylib_cap, rpath_cap;
+	struct {
+		uint64_t off, size;
+		uint32_t index, lcoff;
+		const char *what;
+	} le[64];                /* __LINKEDIT data ranges, checked once __LINKEDIT is known */
+	uint32_t nle;
 };
+
+static void note_linkedit(struct pstate *ps, uint64_t off, uint64_t size, const char *what)
+{
+	if (size == 0 || ps->nle >= sizeof(ps->le) / sizeof(ps->le[0]))
+		return;
+	ps->le[ps->nle].off = off;
+	ps->le[ps->nle].size = size;
+	ps->le[ps->nle].index = ps->index;
+	ps->le[ps->nle].lcoff = ps->off;
+	ps->le[ps->nle].what = what;
+	ps->nle++;
+}
 
 static int lc_fail(struct pstate *ps, const char *fmt, ...) UT_PRINTF(2, 3);
 static int lc_fail(struct pstate *ps, const char *fmt, ...)
@@ -137,6 +154,11 @@ static int parse_segment(struct pstate *ps, const uint8_t *lc, uint32_t cmdsize)
 	if (!ut_range_ok(seg->fileoff, seg->filesize, img->size))
 		return lc_fail(ps, "%s file range 0x%llx+0x%llx past end of slice", what, ULL(seg->fileoff),
 			       ULL(seg->filesize));
+	if (seg->filesize > seg->vmsize)
+		return lc_fail(ps, "%s filesize 0x%llx exceeds its vmsize 0x%llx", what, ULL(seg->filesize),
+			       ULL(seg->vmsize));
+	if (seg->vmsize && seg->vmaddr + seg->vmsize < seg->vmaddr)
+		return lc_fail(ps, "%s vm range 0x%llx+0x%llx wraps around", what, ULL(seg->vmaddr), ULL(seg->vmsize));
 	if (seg->fileoff > 0)
 		note_data(ps, seg->fileoff, seg->filesize, what);
 	if (strcmp(seg->segname, "__TEXT") == 0 && img->text_seg < 0)
@@ -223,6 +245,7 @@ static int parse_linkedit_data(struct pstate *ps, const uint8_t *lc, uint32_t cm
 	rc = check_range(ps, r.off, r.size, name);
 	if (rc)
 		return rc;
+	note_linkedit(ps, r.off, r.size, name);
 	if (cmd == LC_CODE_SIGNATURE) {
 		if (img->has_codesig)
 			return lc_fail(ps, "second LC_CODE_SIGNATURE");
@@ -259,6 +282,8 @@ static int parse_symtab(struct pstate *ps, const uint8_t *lc, uint32_t cmdsize)
 	rc = check_table(ps, img->symoff, img->nsyms, 16, "symbol table");
 	if (!rc)
 		rc = check_range(ps, img->stroff, img->strsize, "string table");
+	note_linkedit(ps, img->symoff, (uint64_t)img->nsyms * 16, "symbol table");
+	note_linkedit(ps, img->stroff, img->strsize, "string table");
 	return rc;
 }
 
@@ -282,6 +307,7 @@ static int parse_dysymtab(struct pstate *ps, const uint8_t *lc, uint32_t cmdsize
 		rc = check_table(ps, ut_le32(lc + tables[i].off), n, tables[i].elsize, tables[i].what);
 		if (rc)
 			return rc;
+		note_linkedit(ps, ut_le32(lc + tables[i].off), (uint64_t)n * tables[i].elsize, tables[i].what);
 	}
 	/* Symbol groups: index + count within nsyms (checked after LC_SYMTAB is known). */
 	for (int g = 0; g < 3; g++) {
@@ -310,6 +336,7 @@ static int parse_dyld_info(struct pstate *ps, const uint8_t *lc, uint32_t cmdsiz
 		rc = check_range(ps, r[i]->off, r[i]->size, what[i]);
 		if (rc)
 			return rc;
+		note_linkedit(ps, r[i]->off, r[i]->size, what[i]);
 	}
 	return 0;
 }
@@ -438,7 +465,9 @@ static int parse_one(struct pstate *ps, const uint8_t *lc, uint32_t cmd, uint32_
 	case LC_LINKER_OPTION:
 		return need_size(ps, cmdsize, 12, 0);
 	default:
-		return 0; /* unknown commands are kept as they are */
+		if (cmd & LC_REQ_DYLD)
+			return lc_fail(ps, "unknown load command marked required by dyld (LC_REQ_DYLD)");
+		return 0; /* unknown optional commands are kept as they are */
 	}
 }
 
@@ -506,11 +535,14 @@ static int check_segment_overlap(struct pstate *ps)
 	struct mo_image *img = ps->img;
 	for (uint32_t i = 0; i < img->nsegments; i++) {
 		const struct mo_segment *a = &img->segments[i];
-		if (!a->filesize)
-			continue;
 		for (uint32_t j = i + 1; j < img->nsegments; j++) {
 			const struct mo_segment *b = &img->segments[j];
-			if (!b->filesize)
+			if (a->vmsize && b->vmsize && a->vmaddr < b->vmaddr + b->vmsize && b->vmaddr < a->vmaddr + a->vmsize)
+				return ut_fail(UT_EMALFORMED,
+					       "%s: load command %u (LC_SEGMENT_64) at offset 0x%x: segment %s overlaps "
+					       "segment %s in memory",
+					       ps->where, b->lc_index, img->lcs[b->lc_index].off, b->segname, a->segname);
+			if (!a->filesize || !b->filesize)
 				continue;
 			if (a->fileoff < b->fileoff + b->filesize && b->fileoff < a->fileoff + a->filesize)
 				return ut_fail(UT_EMALFORMED,
@@ -583,6 +615,22 @@ int mo_image_parse(const struct ut_src *src, uint64_t base, uint64_t size, const
 	rc = check_segment_overlap(&ps);
 	if (rc)
 		goto fail;
+	if (img->filetype == MH_DYLIB && !img->has_id) {
+		rc = ut_fail(UT_EMALFORMED, "%s: header: dynamic library without LC_ID_DYLIB", where);
+		goto fail;
+	}
+	if (img->linkedit_seg >= 0) {
+		const struct mo_segment *le = &img->segments[img->linkedit_seg];
+		for (uint32_t i = 0; i < ps.nle; i++) {
+			if (ps.le[i].off >= le->fileoff && ut_range_ok(ps.le[i].off - le->fileoff, ps.le[i].size, le->filesize))
+				continue;
+			ps.index = ps.le[i].index;
+			ps.off = ps.le[i].lcoff;
+			rc = lc_fail(&ps, "%s at 0x%llx (size 0x%llx) lies outside __LINKEDIT", ps.le[i].what,
+				     ULL(ps.le[i].off), ULL(ps.le[i].size));
+			goto fail;
+		}
+	}
 	if (img->cmds_end > ps.limit) {
 		rc = ut_fail(UT_EMALFORMED, "%s: header: load commands end at 0x%llx, past %s at 0x%llx", where,
 			     (unsigned long long)img->cmds_end, ps.limit_what, (unsigned long long)ps.limit);

@@ -105,3 +105,29 @@ Test(mo_malformed, cli_exit_3_one_line_input_untouched_no_output)
 	ts_rmtree(dir);
 	free(dir);
 }
+
+/* The valid bases the malformed files were cut from, and the special-but-valid layouts (VALID.tsv). */
+Test(mo_malformed, valid_bases_parse)
+{
+	static const char *const valid[] = { "valid-base", "valid-base-x86_64", "valid-fat-base", "valid-fat64",
+					     "fat-hidden-arm64", NULL };
+	for (int i = 0; valid[i]; i++) {
+		char full[512];
+		snprintf(full, sizeof(full), "%s%s", ts_root("testdata/malformed/"), valid[i]);
+		struct ut_src src;
+		struct mo_file *f = NULL;
+		cr_assert_eq(ut_src_open(&src, full), 0);
+		cr_assert_eq(mo_file_parse(&src, &f), 0, "%s: %s", valid[i], ut_errmsg());
+		if (strcmp(valid[i], "fat-hidden-arm64") == 0) {
+			cr_assert(f->hidden_arm64);
+			cr_assert_eq(f->hidden_offset, 16384);
+			cr_assert_eq(f->hidden_size, 984);
+		} else {
+			cr_assert_not(f->hidden_arm64);
+		}
+		if (strcmp(valid[i], "valid-fat64") == 0)
+			cr_assert_eq(f->fat, 0xcafebabfu);
+		mo_file_free(f);
+		ut_src_release(&src);
+	}
+}

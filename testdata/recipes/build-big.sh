@@ -16,6 +16,7 @@ case $mib in
 '' | *[!0-9]*) echo "build-big: SIZE_MIB must be a whole number" >&2; exit 2 ;;
 esac
 recipes=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=testdata/recipes/common.sh
 . "$recipes/common.sh"
 OPENSSL=${OPENSSL:-$(pick openssl)} || { echo "build-big: openssl not found" >&2; exit 1; }
 

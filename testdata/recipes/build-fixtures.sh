@@ -10,6 +10,7 @@ if [ $# -ne 1 ]; then
 	exit 2
 fi
 recipes=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=testdata/recipes/common.sh
 . "$recipes/common.sh"
 patch() {
 	"$PYTHON" "$recipes/patch-macho.py" "$@"
@@ -67,6 +68,13 @@ for a in arm64 x86_64; do
 
 	# Dylib depending on all 14 stubs + libSystem, one of each dependency kind.
 	link_deps "$a" "$a-deps"
+	# The same, unpatched (LC_LOAD_DYLIB + one LC_LOAD_WEAK_DYLIB only):
+	# llvm-objcopy-14 / llvm-install-name-tool-14 refuse LC_REEXPORT_DYLIB,
+	# LC_LOAD_UPWARD_DYLIB and LC_LAZY_LOAD_DYLIB, so edit oracles use this one.
+	# shellcheck disable=SC2046
+	link "$a" "$a-deps-plain" -dylib -install_name "$root/libdeps.dylib" \
+		-current_version 2.0.0 -compatibility_version 2.0.0 "$o/deps.o" \
+		$(stub_paths "stubs-$a" usb-1.0.0) -weak_library "stubs-$a/libusb-1.0.0.dylib"
 
 	# Custom QEMU: qemu_* exports, imports from every stub.  Like meson-built
 	# QEMU it is linked with -headerpad_max_install_names.
@@ -98,5 +106,6 @@ patch arm64e-exe arm64e-exe cpusubtype $CPU_SUBTYPE_ARM64E_PTRAUTH
 "$LIPO" -create arm64-dylib x86_64-dylib -output fat-dylib
 "$LIPO" -create arm64-exe x86_64-exe -output fat-exe
 "$LIPO" -create arm64-deps x86_64-deps -output fat-deps
+"$LIPO" -create arm64-deps-plain x86_64-deps-plain -output fat-deps-plain
 "$LIPO" -create qemu-arm64.dylib qemu-x86_64.dylib -output qemu-fat.dylib
 "$LIPO" -create arm64-exe arm64e-exe x86_64-exe -output fat3-exe

@@ -1,4 +1,5 @@
 # common.sh - shared by build-fixtures.sh and build-big.sh (sourced, POSIX sh).
+# shellcheck shell=sh disable=SC2154
 # Needs: $recipes (this directory).  Defines the tool names and small helpers.
 # Every step is deterministic: no timestamps, no paths of the build machine end
 # up in the outputs (ld64.lld-14 derives LC_UUID from the output contents, and
