@@ -82,30 +82,40 @@ static const EVP_MD *evp_md(unsigned type)
 struct cs_hasher {
 	EVP_MD_CTX *ctx;
 	const EVP_MD *md;
+	EVP_MD *fetched; /* OpenSSL 3: fetched once, so restarting a page skips the provider lookup */
 	unsigned type;
 };
-
-static int hasher_init(struct cs_hasher *h, unsigned type)
-{
-	h->type = type;
-	h->md = evp_md(type);
-	if (!h->md)
-		return ut_fail(UT_EUNSUPPORTED, "unsupported hash type %u", type);
-	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx)
-		return ut_fail(UT_ENOMEM, "cannot allocate a digest context");
-	if (EVP_DigestInit_ex(h->ctx, h->md, NULL) != 1) {
-		EVP_MD_CTX_free(h->ctx);
-		h->ctx = NULL;
-		return ut_fail(UT_ECRYPTO, "cannot start a %s digest", cs_hash_name(type));
-	}
-	return 0;
-}
 
 static void hasher_release(struct cs_hasher *h)
 {
 	EVP_MD_CTX_free(h->ctx);
 	h->ctx = NULL;
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	EVP_MD_free(h->fetched);
+#endif
+	h->fetched = NULL;
+}
+
+static int hasher_init(struct cs_hasher *h, unsigned type)
+{
+	h->type = type;
+	h->md = evp_md(type);
+	h->fetched = NULL;
+	if (!h->md)
+		return ut_fail(UT_EUNSUPPORTED, "unsupported hash type %u", type);
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+	h->fetched = EVP_MD_fetch(NULL, EVP_MD_get0_name(h->md), NULL);
+	if (h->fetched)
+		h->md = h->fetched;
+#endif
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, h->md, NULL) != 1) {
+		int nomem = !h->ctx;
+		hasher_release(h);
+		return nomem ? ut_fail(UT_ENOMEM, "cannot allocate a digest context")
+			     : ut_fail(UT_ECRYPTO, "cannot start a %s digest", cs_hash_name(type));
+	}
+	return 0;
 }
 
 static int hasher_update(struct cs_hasher *h, const void *p, size_t len)
