@@ -1,6 +1,6 @@
 /*
- * cs_pagehash.h - code page hashing over a source range (temporary minimal
- * version; the parallel streaming hasher in cs_hash replaces it).
+ * cs_pagehash.h - code page hashing over a source range: kept for existing
+ * callers, implemented by cs_hash_pages (cs_hash.h), which new code should use.
  */
 #ifndef CS_PAGEHASH_H
 #define CS_PAGEHASH_H
