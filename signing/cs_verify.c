@@ -146,18 +146,22 @@ static int check_signed(struct cs_verify_slice *vs, const struct mo_file *f, con
 	int adhoc = (vs->cd_flags & CS_ADHOC) != 0;
 	vs->kind = !adhoc ? CS_VK_CERT_UNVERIFIED : (vs->cd_flags & CS_LINKER_SIGNED) ? CS_VK_LINKER : CS_VK_ADHOC;
 	check_cd_agreement(vs, e);
-	int rc = cs_verify_pages(vs, f, s, e, o->nthreads);
+	/* Security's order, so that the first failure is the one codesign reports: the signature,
+	 * the special slots, the code pages, then the strict structure checks. */
+	int rc = 0;
+	if (!adhoc)
+		rc = check_cms(vs, e, o);
+	else if (e->has_cms && e->cms.len)
+		cs_vs_add(vs, CS_PROB_NOTE, "a CMS signature is present but not used (the CodeDirectory is ad-hoc)");
 	if (!rc)
 		rc = cs_verify_specials(vs, f, s, lay, e, o);
 	if (!rc)
 		rc = cs_verify_entitlements(vs, e);
+	if (!rc)
+		rc = cs_verify_pages(vs, f, s, e, o->nthreads);
 	if (rc)
 		return rc;
 	cs_verify_structure(vs, lay, e);
-	if (!adhoc)
-		return check_cms(vs, e, o);
-	if (e->has_cms && e->cms.len)
-		cs_vs_add(vs, CS_PROB_NOTE, "a CMS signature is present but not used (the CodeDirectory is ad-hoc)");
 	return 0;
 }
 
