@@ -18,7 +18,7 @@
 #include "ut_err.h"
 #include "ut_file.h"
 
-#define RESERVE 40960u /* signature area, like codesign's estimate + 18000 */
+#define RESERVE 40960u /* default signature area, like codesign's estimate + 18000 */
 
 struct blobs {
 	struct ut_buf req, ent, der, cms;
@@ -63,7 +63,7 @@ static void release_blobs(struct blobs *b)
 }
 
 /* Grows the signature area to RESERVE: LC_CODE_SIGNATURE.datasize and __LINKEDIT sizes. */
-static uint8_t *grow(const uint8_t *in, size_t len, uint64_t *dataoff, uint64_t *text_off, uint64_t *text_size,
+static uint8_t *grow(const uint8_t *in, size_t len, uint32_t reserve, uint64_t *dataoff, uint64_t *text_off, uint64_t *text_size,
 		     uint32_t *filetype, size_t *out_len)
 {
 	struct ut_src src;
@@ -77,11 +77,11 @@ static uint8_t *grow(const uint8_t *in, size_t len, uint64_t *dataoff, uint64_t 
 	*text_off = img->segments[img->text_seg].fileoff;
 	*text_size = img->segments[img->text_seg].filesize;
 	*filetype = img->filetype;
-	size_t n = (size_t)*dataoff + RESERVE;
+	size_t n = (size_t)*dataoff + reserve;
 	uint8_t *out = calloc(1, n);
 	cr_assert_not_null(out);
 	memcpy(out, in, *dataoff);
-	ut_put_le32(out + img->lcs[img->codesig_lc].off + 12, RESERVE);
+	ut_put_le32(out + img->lcs[img->codesig_lc].off + 12, reserve);
 	const struct mo_segment *le = &img->segments[img->linkedit_seg];
 	uint8_t *seg = out + img->lcs[le->lc_index].off;
 	uint64_t filesize = n - le->fileoff;
@@ -97,7 +97,8 @@ uint8_t *tv_sign(const uint8_t *in, size_t len, const struct tv_sign_opts *o, si
 {
 	uint64_t dataoff, toff, tsize;
 	uint32_t filetype;
-	uint8_t *out = grow(in, len, &dataoff, &toff, &tsize, &filetype, out_len);
+	uint32_t reserve = o->reserve ? o->reserve : RESERVE;
+	uint8_t *out = grow(in, len, reserve, &dataoff, &toff, &tsize, &filetype, out_len);
 	struct blobs b;
 	make_blobs(&b, o);
 	struct ut_span inputs[CS_SPECIAL_SLOT_MAX + 1];
@@ -165,7 +166,7 @@ uint8_t *tv_sign(const uint8_t *in, size_t len, const struct tv_sign_opts *o, si
 	struct ut_buf sb;
 	ut_buf_init(&sb, 0);
 	cr_assert_eq(cs_superblob_build(&sb, CSMAGIC_EMBEDDED_SIGNATURE, bl, n, CS_SB_APPLE), 0, "%s", ut_errmsg());
-	cr_assert_leq(sb.len, RESERVE);
+	cr_assert_leq(sb.len, reserve);
 	memcpy(out + dataoff, sb.p, sb.len);
 	ut_buf_release(&sb);
 	release_blobs(&b);

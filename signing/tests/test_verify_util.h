@@ -27,6 +27,7 @@ struct tv_sign_opts {
 	const struct cs_identity *id; /* NULL: no CMS signature */
 	const uint8_t *info_plist;    /* bytes to bind in slot -1, or NULL */
 	size_t info_plist_len;
+	uint32_t reserve;             /* signature area size; 0: 40960 */
 };
 
 /* Re-signs in[0, len) (a thin 64-bit Mach-O); returns malloc'd bytes (*out_len). Asserts on failure. */
