@@ -57,11 +57,9 @@ int cmd_verify_open(const char *path, struct ut_src *src, struct mo_file **f)
 	if (rc)
 		return rc;
 	rc = mo_file_parse(src, f);
-	if (rc) {
-		ut_src_release(src);
-		return ut_ctx(rc, "'%s'", path);
-	}
-	return 0;
+	if (rc)
+		ut_src_release(src); /* the reader's message already names the file */
+	return rc;
 }
 
 static void fmt_time(int64_t t, char out[32])
