@@ -120,7 +120,10 @@ static void text_slice(const struct cs_audit_slice *a, int with_identifier)
 	else
 		printf("Internal requirements=none\n");
 	if (a->entitlements) {
-		printf("Entitlements=%s\n%s", a->entitlements_der ? "XML and DER" : "XML", a->entitlements);
+		printf("Entitlements=%s\n%s",
+		       a->entitlements_xml && a->entitlements_der ? "XML and DER blobs" : a->entitlements_xml ? "XML blob"
+												    : "DER blob",
+		       a->entitlements);
 		if (a->entitlements_len && a->entitlements[a->entitlements_len - 1] != '\n')
 			printf("\n");
 	} else {
@@ -273,6 +276,7 @@ static void json_slice(struct ut_json *j, const struct cs_audit_slice *a)
 		ut_json_obj(j);
 		ut_json_key(j, "xml");
 		ut_json_strn(j, a->entitlements, a->entitlements_len);
+		ut_json_kbool(j, "xml_blob", a->entitlements_xml);
 		ut_json_kbool(j, "der", a->entitlements_der);
 		ut_json_end(j);
 	} else {

@@ -105,6 +105,7 @@ static int describe_requirements(struct cs_audit_slice *a, const struct cs_embed
 
 static int describe_entitlements(struct cs_audit_slice *a, const struct cs_embedded *e)
 {
+	a->entitlements_xml = e->entitlements.p != NULL;
 	a->entitlements_der = e->der_entitlements.p != NULL;
 	if (e->entitlements.p) {
 		size_t len = e->entitlements.length - CS_BLOB_HEADER_SIZE;

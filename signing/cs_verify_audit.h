@@ -55,7 +55,8 @@ struct cs_audit_slice {
 	/* entitlements */
 	char *entitlements;         /* XML text (the XML blob's payload, else the DER decoded), malloc'd; NULL when none */
 	size_t entitlements_len;
-	int entitlements_der;       /* the DER blob is present */
+	int entitlements_xml;       /* the XML blob (slot 5) is present */
+	int entitlements_der;       /* the DER blob (slot 7) is present */
 	const struct cs_verify_slice *verify; /* borrowed: the verdict */
 };
 
