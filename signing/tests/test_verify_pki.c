@@ -234,3 +234,48 @@ Test(verify_pki, lld_signatures_are_linker_signed)
 	closedir(dp);
 	cr_assert_geq(n, 9);
 }
+
+/*
+ * The spec quotes a real `codesign -dv` line: "CodeDirectory v=20400 size=939 flags=0x2(adhoc)
+ * hashes=23+2" (= 88 + a 51-byte identifier + 25 * 32).  A file of that shape (150 exported
+ * functions and 64 KiB of __DATA put LC_CODE_SIGNATURE at 0x16870: 23 pages), signed the way
+ * codesign -s - does, gets exactly that line from `utmpatch audit`.
+ */
+Test(verify_pki, audit_prints_codesigns_quoted_line, .timeout = 60)
+{
+	char *dir = ts_tmpdir();
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && seq 0 149 | awk '{printf \"int exported_function_with_a_long_name_%%04d(void){return %%d;}\\n\", $1, $1}'"
+		 " > m.c && echo 'int main(void){return 0;}' >> m.c && clang-14 -target arm64-apple-macos11 -c m.c -o m.o"
+		 " && head -c 65536 /dev/zero > pad && ld64.lld-14 -arch arm64 -platform_version macos 11.0 12.0 "
+		 "-sectcreate __DATA __pad pad -o big m.o '%s'",
+		 dir, ts_root("testdata/recipes/src/libSystem.tbd"));
+	char *err = NULL;
+	cr_assert_eq(ts_sh(cmd, NULL, &err), 0, "%s", err);
+	free(err);
+	size_t len, n;
+	uint8_t *in = tc_read_file(ts_path(dir, "big"), &len);
+	char ident[51];
+	memset(ident, 'a', 50);
+	ident[50] = '\0';
+	struct tv_sign_opts o = { .identifier = ident, .flags = CS_ADHOC };
+	uint8_t *d = tv_sign(in, len, &o, &n);
+	char *out_path = ts_path(dir, "signed");
+	FILE *f = fopen(out_path, "wb");
+	cr_assert_not_null(f);
+	fwrite(d, 1, n, f);
+	fclose(f);
+	char *argv[] = { (char *)ts_bin(), "audit", out_path, NULL };
+	char *out = NULL;
+	cr_assert_eq(ts_run(argv, &out, NULL), 0, "%s", out);
+	cr_assert(strstr(out, "\nCodeDirectory v=20400 size=939 flags=0x2(adhoc) hashes=23+2 location=embedded\n"), "%s",
+		  out);
+	cr_assert(strstr(out, "\nSignature=adhoc\n") && strstr(out, "\nInternal requirements count=0 size=12\n"), "%s",
+		  out);
+	free(out);
+	free(d);
+	free(in);
+	ts_rmtree(dir);
+	free(dir);
+}
