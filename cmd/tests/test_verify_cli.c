@@ -187,6 +187,32 @@ Test(verify_cli, tampered_copies_fail_and_input_is_untouched, .timeout = 60)
 	cr_assert(strstr(out, "code page 2 of the x86_64 slice does not match (sha1 CodeDirectory: 3 of 4 pages valid)"),
 		  "%s", out);
 	free(out);
+	/* malformed signature data: exit 1 with the reason, no crash */
+	static const struct {
+		long at; /* from the SuperBlob start */
+		uint8_t value;
+		const char *verdict, *reason;
+	} bad[] = {
+		{ 0, 0x00, "invalid or unsupported format for signature", "superblob magic 0x00de0cc0, expected 0xfade0cc0" },
+		{ 8, 0x7f, "unsupported type or version of signature", "superblob count 2130706435 above the limit" },
+		{ 17, 0xff, "invalid or unsupported format for signature", "offset 16711716 past end" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint8_t *orig = ts_read(src, &n);
+		static const uint8_t magic[4] = { 0xfa, 0xde, 0x0c, 0xc0 };
+		size_t sb = 0;
+		while (sb + 4 <= n && memcmp(orig + sb, magic, 4) != 0)
+			sb++;
+		cr_assert_lt(sb + 20, n);
+		orig[sb + (size_t)bad[i].at] = bad[i].value;
+		FILE *g = fopen(copy, "wb");
+		fwrite(orig, 1, n, g);
+		fclose(g);
+		free(orig);
+		cr_assert_eq(run(&out, NULL, copy, NULL, NULL, NULL, NULL), 1, "%s", out);
+		cr_assert(strstr(out, bad[i].verdict) && strstr(out, bad[i].reason), "%s", out);
+		free(out);
+	}
 	/* truncated inside the signature: the reader refuses the Mach-O (LC_CODE_SIGNATURE past the end) */
 	cr_assert_eq(truncate(copy, (off_t)n - 100), 0);
 	char *err = NULL;
