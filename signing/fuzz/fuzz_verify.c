@@ -1,6 +1,7 @@
 /*
  * fuzz_verify.c - libFuzzer target: Mach-O bytes in, every slice verified
- * (cs_verify_file), plus the embedded-signature loader on each slice.  Inputs
+ * (cs_verify_file) and described for audit (cs_audit_slice), plus the
+ * embedded-signature loader on each slice.  Inputs
  * that are not a Mach-O are used as the signature area of a small synthetic
  * arm64 executable (one page of __TEXT, __LINKEDIT = the input, LC_CODE_SIGNATURE
  * over all of it), so that SuperBlob seeds reach the whole verifier.
@@ -14,6 +15,7 @@
 
 #include "cs_embedded.h"
 #include "cs_verify.h"
+#include "cs_verify_audit.h"
 #include "mo_file.h"
 #include "ut_bytes.h"
 #include "ut_err.h"
@@ -81,6 +83,11 @@ static void check(const struct ut_src *src)
 					   vs->kind == CS_VK_NO_SIGNER || vs->kind == CS_VK_CERT_UNVERIFIED)) ||
 			    vs->ncd > CS_EMB_MAX_CD)
 				abort();
+			struct cs_audit_slice a;
+			int arc = cs_audit_slice(&a, f, &f->slices[i], vs, ut_span_make(NULL, 0));
+			if (arc == 0 && a.has_signature && (a.ncd != vs->ncd || strlen(a.cdhash) != 40))
+				abort();
+			cs_audit_slice_release(&a);
 		}
 	} else if (rc != UT_EMALFORMED && rc != UT_EUNSUPPORTED && rc != UT_ENOMEM) {
 		abort(); /* bad signature data must become a finding, not an error */
