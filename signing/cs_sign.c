@@ -10,15 +10,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cs_blob.h"
-#include "cs_cms.h"
-#include "cs_hash.h"
-#include "cs_linker.h"
 #include "cs_sign_priv.h"
 #include "mo_format.h"
 #include "ut_err.h"
-
-#define ULL(x) ((unsigned long long)(x))
 
 static int check_opts(const struct cs_sign_opts *o)
 {
@@ -94,165 +88,6 @@ static int plan(struct sign_ctx *c)
 	return rc;
 }
 
-static int write_zeros(struct ut_atomic *a, uint64_t n)
-{
-	static const uint8_t zeros[16384];
-	while (n) {
-		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
-		int rc = ut_atomic_write(a, zeros, k);
-		if (rc)
-			return rc;
-		n -= k;
-	}
-	return 0;
-}
-
-/* The CodeDirectories of one slice over its page hashes, in slot order. */
-static int build_cds(const struct sign_ctx *c, const struct sign_slice *s, uint8_t *const hashes[2],
-		     struct ut_buf cds[2], struct cs_cdhash cdh[2])
-{
-	for (unsigned i = 0; i < c->nhash; i++) {
-		struct cs_special_slots ss;
-		struct cs_cd_params p;
-		int rc = sign_meta_cd_params(c, s, c->hash_types[i], &ss, &p);
-		if (!rc) {
-			p.code_hashes = hashes[i];
-			rc = cs_cd_build(&cds[i], &p, NULL);
-		}
-		if (!rc)
-			rc = cs_cdhash_compute(&cdh[i], c->hash_types[i], cds[i].p, cds[i].len);
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* codesign's SuperBlob: CDs, requirements, entitlements, CMS (ad-hoc: an empty wrapper). */
-static int build_sig(const struct sign_ctx *c, const struct sign_slice *s, uint8_t *const hashes[2],
-		     struct ut_buf *out, struct cs_cdhash cdh[2])
-{
-	struct ut_buf cds[2], cms;
-	ut_buf_init(&cds[0], 0);
-	ut_buf_init(&cds[1], 0);
-	ut_buf_init(&cms, 0);
-	int rc = build_cds(c, s, hashes, cds, cdh);
-	if (!rc && c->o->identity) {
-		uint8_t *der = NULL;
-		size_t len = 0;
-		struct cs_cms_sign_opts so = { 1, c->signing_time, NULL, NULL };
-		rc = cs_cms_sign(&der, &len, c->o->identity, cds[0].p, cds[0].len, cdh, c->nhash, &so);
-		if (!rc)
-			rc = cs_cms_wrap(&cms, der, len);
-		free(der);
-	} else if (!rc) {
-		rc = cs_blob_build(&cms, CSMAGIC_BLOBWRAPPER, NULL, 0);
-	}
-	if (!rc) {
-		struct cs_blob_in in[6];
-		unsigned n = 0;
-		in[n++] = (struct cs_blob_in){ CSSLOT_CODEDIRECTORY, cds[0].p, cds[0].len };
-		in[n++] = (struct cs_blob_in){ CSSLOT_REQUIREMENTS, c->reqs.p, c->reqs.len };
-		if (s->attach_ent) {
-			in[n++] = (struct cs_blob_in){ CSSLOT_ENTITLEMENTS, c->ent_xml.p, c->ent_xml.len };
-			in[n++] = (struct cs_blob_in){ CSSLOT_DER_ENTITLEMENTS, c->ent_der.p, c->ent_der.len };
-		}
-		if (c->nhash > 1)
-			in[n++] = (struct cs_blob_in){ CSSLOT_ALTERNATE_CODEDIRECTORIES, cds[1].p, cds[1].len };
-		in[n++] = (struct cs_blob_in){ CSSLOT_SIGNATURESLOT, cms.p, cms.len };
-		rc = cs_superblob_build(out, CSMAGIC_EMBEDDED_SIGNATURE, in, n, CS_SB_APPLE);
-	}
-	if (!rc && out->len > s->reserved)
-		rc = ut_fail(UT_ENOSPACE, "signature of %zu bytes does not fit the %llu bytes reserved", out->len,
-			     ULL(s->reserved));
-	ut_buf_release(&cds[0]);
-	ut_buf_release(&cds[1]);
-	ut_buf_release(&cms);
-	return rc;
-}
-
-static int sign_slice(const struct sign_ctx *c, struct ut_atomic *a, const struct sign_slice *s,
-		      struct ut_buf *sig, struct cs_sign_slice_report *r)
-{
-	/* The slice as written so far is read back from the temp file for hashing. */
-	struct ut_src out = { .fd = a->fd, .mem = NULL, .size = s->out_offset + s->dataoff, .name = a->tmp };
-	if (c->o->linker_signed) {
-		const struct mo_image *img = s->img;
-		const struct mo_segment *text = img->text_seg >= 0 ? &img->segments[img->text_seg] : NULL;
-		struct cs_linker_params lp = { c->identifier, s->dataoff, text ? text->fileoff : 0,
-					       text ? text->filesize : 0, img->filetype == MH_EXECUTE };
-		int rc = cs_linker_sig_build(&out, s->out_offset, &lp, sig);
-		r->cd_version = CS_SUPPORTSEXECSEG;
-		r->cd_flags = CS_ADHOC | CS_LINKER_SIGNED;
-		r->hash_types[0] = CS_HASHTYPE_SHA256;
-		r->nhash = 1;
-		return rc;
-	}
-	uint64_t npages = cs_page_count(s->dataoff, s->page_shift);
-	uint8_t *hashes[2] = { NULL, NULL };
-	struct cs_page_hashes req[2];
-	int rc = 0;
-	for (unsigned i = 0; i < c->nhash && !rc; i++) {
-		hashes[i] = malloc(npages ? (size_t)npages * cs_hash_size(c->hash_types[i]) : 1);
-		req[i] = (struct cs_page_hashes){ c->hash_types[i], hashes[i] };
-		if (!hashes[i])
-			rc = ut_fail(UT_ENOMEM, "cannot allocate %llu page hashes", ULL(npages));
-	}
-	if (!rc)
-		rc = cs_hash_pages(&out, s->out_offset, s->dataoff, s->page_shift, req, c->nhash, c->o->nthreads);
-	struct cs_cdhash cdh[2];
-	if (!rc)
-		rc = build_sig(c, s, hashes, sig, cdh);
-	if (!rc) {
-		const struct cs_cdhash *best = &cdh[c->nhash - 1]; /* SHA-256 outranks SHA-1 */
-		memcpy(r->cdhash, best->digest, CS_CDHASH_LEN);
-		r->cd_version = ut_be32(sig->p + ut_be32(sig->p + 16) + 8);
-		r->cd_flags = c->flags;
-		memcpy(r->hash_types, c->hash_types, sizeof(r->hash_types));
-		r->nhash = c->nhash;
-	}
-	free(hashes[0]);
-	free(hashes[1]);
-	return rc;
-}
-
-static int write_slice(const struct sign_ctx *c, struct ut_atomic *a, const struct sign_slice *s,
-		       struct cs_sign_slice_report *r)
-{
-	const uint64_t base = s->s->offset, old = s->s->size;
-	/* New header, then the input's bytes up to the signature (zero-extended to a new dataoff). */
-	int rc = ut_atomic_write(a, s->hdr, s->hdr_len);
-	uint64_t end = old < s->dataoff ? old : s->dataoff;
-	if (!rc && end > s->hdr_len)
-		rc = ut_atomic_copy(a, &c->src, base + s->hdr_len, end - s->hdr_len);
-	if (!rc && s->dataoff > end)
-		rc = write_zeros(a, s->dataoff - (end > s->hdr_len ? end : s->hdr_len));
-	struct ut_buf sig;
-	ut_buf_init(&sig, UT_MAX_SIG_SIZE);
-	if (!rc)
-		rc = sign_slice(c, a, s, &sig, r);
-	if (!rc)
-		rc = ut_atomic_write(a, sig.p, sig.len);
-	/* codesign_allocate copied the whole slice: the rest of the reserved area keeps the input's bytes. */
-	uint64_t pos = s->dataoff + sig.len;
-	end = old < s->new_size ? old : s->new_size;
-	if (!rc && end > pos) {
-		rc = ut_atomic_copy(a, &c->src, base + pos, end - pos);
-		pos = end;
-	}
-	if (!rc && s->new_size > pos)
-		rc = write_zeros(a, s->new_size - pos);
-	if (!rc) {
-		memcpy(r->arch, s->arch, sizeof(r->arch));
-		r->page_shift = c->o->linker_signed ? 12 : s->page_shift;
-		r->offset = s->out_offset;
-		r->size = s->new_size;
-		r->sig_len = (uint32_t)sig.len;
-		r->reserved = (uint32_t)s->reserved;
-	}
-	ut_buf_release(&sig);
-	return rc ? ut_ctx(rc, "%s", s->where) : 0;
-}
-
 static int write_file(const struct sign_ctx *c, struct cs_sign_report *rep)
 {
 	struct stat st;
@@ -269,9 +104,9 @@ static int write_file(const struct sign_ctx *c, struct cs_sign_report *rep)
 	uint64_t pos = fh.len;
 	ut_buf_release(&fh);
 	for (uint32_t i = 0; !rc && i < c->nsl; i++) {
-		rc = write_zeros(&a, c->sl[i].out_offset - pos);
+		rc = sign_write_zeros(&a, c->sl[i].out_offset - pos);
 		if (!rc)
-			rc = write_slice(c, &a, &c->sl[i], &rep->slices[i]);
+			rc = sign_write_slice(c, &a, &c->sl[i], &rep->slices[i]);
 		pos = c->sl[i].out_offset + c->sl[i].new_size;
 	}
 	if (rc) {

@@ -62,9 +62,8 @@
  *
  * linker_signed writes lld's form instead (cs_linker.h): SHA-256 over 4 KiB
  * pages, exact signature size, identifier = explicit or the file name,
- * __LINKEDIT vmsize = filesize when the input had them equal (lld-14), else
- * rounded to the segment page size (16 KiB arm64, 4 KiB otherwise); a fat
- * file keeps each slice aligned to its own fat_arch.align.
+ * __LINKEDIT vmsize = filesize (what lld-14 writes); a fat file keeps each
+ * slice aligned to its own fat_arch.align.
  *
  * Refused (nothing written, input untouched): 32-bit or big-endian slices,
  * a hidden arm64 fat entry, file types other than execute / dylib / bundle

@@ -129,8 +129,7 @@ int sign_layout_header(const struct sign_ctx *c, struct sign_slice *s)
 	uint64_t filesize = s->new_size - le->fileoff;
 	uint64_t vmsize = align_up(filesize, 0x4000); /* codesign_allocate: 16 KiB for every architecture */
 	if (c->o->linker_signed)
-		vmsize = le->vmsize == le->filesize ? filesize
-						    : align_up(filesize, img->cputype == CPU_TYPE_ARM64 ? 0x4000 : 0x1000);
+		vmsize = filesize; /* lld-14 leaves __LINKEDIT's vmsize at its file size */
 	ut_put_le64(seg + 32, vmsize);
 	ut_put_le64(seg + 48, filesize);
 	free(s->hdr);

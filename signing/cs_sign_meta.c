@@ -454,8 +454,8 @@ int sign_meta_decide(struct sign_ctx *c)
 	int rc = c->o->linker_signed ? 0 : load_info(c, &info);
 	if (!rc)
 		rc = decide_identifier(c, info);
+	decide_hashes(c);
 	if (!rc && !c->o->linker_signed) {
-		decide_hashes(c);
 		decide_team(c);
 		rc = decide_flags(c, info);
 		if (!rc)
@@ -480,7 +480,8 @@ int sign_meta_slice(struct sign_ctx *c, struct sign_slice *s)
 				img->platform != PLATFORM_TVOS ? 14 : 12;
 	s->attach_ent = c->ent_xml.len > 0 && img->filetype == MH_EXECUTE;
 	s->exec_seg[0] = s->exec_seg[1] = 0;
-	if (img->platform != 0 && img->text_seg >= 0) {
+	/* codesign: only with a platform (SEC machorep.cpp needsExecSeg); lld: always. */
+	if ((img->platform != 0 || c->o->linker_signed) && img->text_seg >= 0) {
 		s->exec_seg[0] = img->segments[img->text_seg].fileoff;
 		s->exec_seg[1] = img->segments[img->text_seg].filesize;
 	}

@@ -83,6 +83,16 @@ int sign_meta_slice(struct sign_ctx *c, struct sign_slice *s);
 int sign_meta_cd_params(const struct sign_ctx *c, const struct sign_slice *s, unsigned hash_type,
 			struct cs_special_slots *ss, struct cs_cd_params *p);
 
+/* cs_sign_write.c */
+/*
+ * Writes one slice at the temp file's current end (= its out_offset): the new
+ * header, the input's bytes, the signature, the rest of the reserved area.
+ */
+int sign_write_slice(const struct sign_ctx *c, struct ut_atomic *a, const struct sign_slice *s,
+		     struct cs_sign_slice_report *r);
+/* Appends n zero bytes. */
+int sign_write_zeros(struct ut_atomic *a, uint64_t n);
+
 /* cs_sign_layout.c */
 /* dataoff and the checks codesign_allocate makes (end of file, room for a new command, file type). */
 int sign_layout_check(const struct sign_ctx *c, struct sign_slice *s);
