@@ -149,6 +149,8 @@ int cs_sign_file(const char *in, const char *out, const struct cs_sign_opts *opt
 		rep = &local;
 	memset(rep, 0, sizeof(*rep));
 	int rc = check_opts(c.o);
+	if (rc)
+		rc = ut_ctx(rc, "'%s'", in);
 	if (!rc)
 		rc = open_input(&c);
 	if (!rc)

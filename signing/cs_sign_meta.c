@@ -466,7 +466,7 @@ int sign_meta_decide(struct sign_ctx *c)
 			rc = decide_cms_size(c);
 	}
 	plist_free(info);
-	return rc;
+	return rc && !strstr(ut_errmsg(), c->in) ? ut_ctx(rc, "'%s'", c->in) : rc;
 }
 
 int sign_meta_slice(struct sign_ctx *c, struct sign_slice *s)
@@ -474,7 +474,7 @@ int sign_meta_slice(struct sign_ctx *c, struct sign_slice *s)
 	const struct mo_image *img = s->img;
 	unsigned ps = c->o->page_size;
 	if (ps && ps != 4096 && ps != 16384)
-		return ut_fail(UT_EINVAL, "page size %u is not 4096 or 16384", ps);
+		return ut_fail(UT_EINVAL, "%s: page size %u is not 4096 or 16384", s->where, ps);
 	/* macOS 26 codesign: 16 KiB pages for arm64 / arm64_32 except tvOS (SEC machorep.cpp pageSize). */
 	s->page_shift = ps == 16384 && (img->cputype == CPU_TYPE_ARM64 || img->cputype == CPU_TYPE_ARM64_32) &&
 				img->platform != PLATFORM_TVOS ? 14 : 12;
@@ -537,5 +537,8 @@ int sign_meta_cd_params(const struct sign_ctx *c, const struct sign_slice *s, un
 	p->exec_seg_flags = s->exec_seg[2];
 	p->runtime = s->runtime[hash_type <= CS_HASHTYPE_SHA384 ? hash_type : 0];
 	p->special = ss;
+	/* Without an exec segment limit the header may end before the exec-segment fields (flags dropped). */
+	if (cs_cd_pick_version(p) < CS_SUPPORTSEXECSEG)
+		p->exec_seg_base = p->exec_seg_flags = 0;
 	return 0;
 }
