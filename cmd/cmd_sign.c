@@ -244,8 +244,8 @@ int cmd_sign(int argc, char **argv)
 		rc = read_opt_file(a.info, &info, &a.o.info_plist_len);
 	if (!rc)
 		rc = read_opt_file(a.resources, &res, &a.o.resources_len);
-	if (!rc)
-		rc = load_identity(&a, &id, &roots);
+	if (!rc && (rc = load_identity(&a, &id, &roots)) != 0 && rc == UT_EINVAL)
+		rc = UT_ECRYPTO; /* a wrong password or unusable identity: could not do it, not a usage error */
 	static struct cs_sign_report rep;
 	if (!rc) {
 		a.o.entitlements = ent;
