@@ -22,8 +22,11 @@
  *    end they are zero.
  *  - Fat files re-laid out like codesign_allocate: first slice at 0x4000,
  *    each next one at the next 16 KiB boundary, fat_arch.align = 14.
- *  - Page hashes over [0, dataoff) of the slice as written (load commands
- *    included), streamed and parallel (cs_hash_pages).
+ *  - Page hashes over [0, dataoff) of the output slice (load commands
+ *    included): pages holding the new header or the zero tail are composed
+ *    in memory, the rest is hashed from the input (parallel, streamed,
+ *    cs_hash_pages) while a second thread copies it to the temp file and
+ *    flushes it; memory stays bounded (~16 MiB of buffers + page hashes).
  *
  * Metadata (SEC signer.cpp prepare):
  *  - identifier: explicit; else preserved (CS_PRESERVE_IDENTIFIER, never

@@ -48,6 +48,9 @@ int sign_layout_check(const struct sign_ctx *c, struct sign_slice *s)
 				       "%s: load command %u: LC_CODE_SIGNATURE (data at %u, %u bytes) does not point to the end of the file (%llu bytes)",
 				       s->where, img->codesig_lc, img->codesig.off, img->codesig.size, ULL(img->size));
 		s->dataoff = img->codesig.off;
+		if (s->dataoff < img->cmds_end)
+			return ut_fail(UT_EMALFORMED, "%s: load command %u: LC_CODE_SIGNATURE data at %u overlaps the load commands",
+				       s->where, img->codesig_lc, img->codesig.off);
 	} else {
 		uint64_t need = img->cmds_end + MO_LINKEDIT_CMD_SIZE;
 		if (need > img->pad_limit)

@@ -88,6 +88,7 @@ Test(sign_shapes, adhoc_thin_arm64_executable_is_the_worked_example)
 	cr_expect_eq(tsg_check(&f, TSG_CODESIGN), 1);
 	free(want);
 	tsg_free(&f);
+	free(path);
 }
 
 /* Sets LC_BUILD_VERSION platform/minos of the slice at slice_off. */
