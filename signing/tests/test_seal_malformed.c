@@ -131,3 +131,25 @@ Test(seal_malformed, oversized_and_missing_file)
 	cr_expect_neq(cs_seal_read_file(&s, "/nonexistent/_CodeSignature/CodeResources"), 0);
 	cr_expect(strstr(ut_errmsg(), "/nonexistent/_CodeSignature/CodeResources"), "%s", ut_errmsg());
 }
+
+Test(seal_malformed, binary_plist_key_with_nul_does_not_abort)
+{
+	/* Found by fuzz_seal: libplist 2.2 asserts when a binary-plist dictionary key holding a NUL is read. */
+	const char *xml = F2("<key>aXb</key>" H20);
+	plist_t p = NULL;
+	plist_from_xml(xml, (uint32_t)strlen(xml), &p);
+	char *bin = NULL;
+	uint32_t n = 0;
+	plist_to_bin(p, &bin, &n);
+	plist_free(p);
+	char *k = memmem(bin, n, "\x53" "aXb", 4);
+	cr_assert_not_null(k);
+	k[2] = '\0';
+	struct cs_seal s;
+	int rc = cs_seal_parse(&s, (const uint8_t *)bin, n, "bin");
+	cr_expect_eq(rc, 0, "%s", ut_errmsg());
+	cr_expect_eq(s.files2.n, 1);
+	cr_expect_str_eq(s.files2.n ? s.files2.v[0].path : "", "a", "the key is cut at the NUL");
+	cs_seal_release(&s);
+	free(bin);
+}
