@@ -173,7 +173,8 @@ static void print_text_vm(const struct vmcheck_opts *o, const struct ut_vm_confi
 		if (oc->error)
 			printf("  not fixed: %s\n", oc->error);
 	} else if (vm->status == UT_VM_VMNET && !o->fix) {
-		printf("  fix:     utmpatch vmcheck --fix '%s'  (or choose Emulated VLAN in UTM)\n", vm->bundle);
+		printf("  fix:     utmpatch vmcheck --fix '%s'  (or choose %s in UTM's network settings)\n",
+		       vm->bundle, vm->backend == UT_VM_BACKEND_APPLE ? "Shared Network" : "Emulated VLAN");
 	}
 	printf("\n");
 }

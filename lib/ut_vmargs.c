@@ -10,8 +10,8 @@
  * and edit tokens, rebuilding only the strings that change.
  *
  * A vmnet netdev is the value after -netdev/-nic/-net (or --x, or "-x=...")
- * that starts with "vmnet-" or names type=vmnet-...; a stray "vmnet-..."
- * token counts too.  The fix removes it, except that a -netdev whose id a
+ * that starts with "vmnet-" or names type=vmnet-...; a "vmnet-..." string
+ * of its own counts too unless it follows an option that takes a value.  The fix removes it, except that a -netdev whose id a
  * remaining "netdev=<id>" still uses becomes "user,id=<id>", and a -nic
  * becomes "user" with its model= and mac= kept, so the NIC stays.
  */
@@ -249,6 +249,21 @@ static int plan_one(struct vm_args_plan *pl, enum opt_kind kind, size_t a, size_
 	return rc ? rc : add_edit(pl, b, NULL);
 }
 
+/*
+ * A "vmnet-..." string of its own whose predecessor is not an option waiting
+ * for a value ("-name vmnet-x" is just a name): a netdev value cut loose.
+ */
+static int stray(const struct vm_args_plan *pl, size_t k)
+{
+	unsigned e = pl->toks[k].entry;
+	if ((k > 0 && pl->toks[k - 1].entry == e) || (k + 1 < pl->ntoks && pl->toks[k + 1].entry == e))
+		return 0;
+	if (k == 0)
+		return 1;
+	const char *prev = pl->toks[k - 1].value;
+	return prev[0] != '-' || strchr(prev, '=') != NULL;
+}
+
 int vm_args_plan(struct vm_args_plan *pl, const char *const *entries, size_t n, const char *where, int is_array)
 {
 	memset(pl, 0, sizeof(*pl));
@@ -269,7 +284,7 @@ int vm_args_plan(struct vm_args_plan *pl, const char *const *entries, size_t n, 
 			memcpy(prefix, t, pl_len);
 			prefix[pl_len] = '\0';
 			rc = plan_one(pl, kind, (size_t)-1, k, prefix, eq + 1, where, is_array);
-		} else if (strncmp(t, "vmnet-", 6) == 0) {
+		} else if (strncmp(t, "vmnet-", 6) == 0 && stray(pl, k)) {
 			rc = plan_one(pl, OPT_NONE, (size_t)-1, k, "", t, where, is_array);
 		}
 	}
