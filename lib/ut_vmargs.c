@@ -10,8 +10,8 @@
  * and edit tokens, rebuilding only the strings that change.
  *
  * A vmnet netdev is the value after -netdev/-nic/-net (or --x, or "-x=...")
- * that starts with "vmnet-" or names type=vmnet-...; a "vmnet-..." string
- * of its own counts too unless it follows an option that takes a value.  The fix removes it, except that a -netdev whose id a
+ * that starts with "vmnet-" or names type=vmnet-...; any other "vmnet-..."
+ * token counts too unless it follows an option that may take a value.  The fix removes it, except that a -netdev whose id a
  * remaining "netdev=<id>" still uses becomes "user,id=<id>", and a -nic
  * becomes "user" with its model= and mac= kept, so the NIC stays.
  */
@@ -250,14 +250,12 @@ static int plan_one(struct vm_args_plan *pl, enum opt_kind kind, size_t a, size_
 }
 
 /*
- * A "vmnet-..." string of its own whose predecessor is not an option waiting
- * for a value ("-name vmnet-x" is just a name): a netdev value cut loose.
+ * A "vmnet-..." token that is not the value of an option ("-name vmnet-x" is
+ * a name): a netdev value cut loose.  Only the token before counts, not how
+ * the tokens are spread over strings, so the verdict survives the rewrite.
  */
 static int stray(const struct vm_args_plan *pl, size_t k)
 {
-	unsigned e = pl->toks[k].entry;
-	if ((k > 0 && pl->toks[k - 1].entry == e) || (k + 1 < pl->ntoks && pl->toks[k + 1].entry == e))
-		return 0;
 	if (k == 0)
 		return 1;
 	const char *prev = pl->toks[k - 1].value;

@@ -142,6 +142,19 @@ Test(vmargs, equals_form_and_stray_value)
 	vm_args_plan_release(&pl);
 }
 
+/* Found by fuzz_vmconfig: a lone quote splits one string into two vmnet tokens; both must go at once. */
+Test(vmargs, two_tokens_in_one_string)
+{
+	const char *e[] = { "-netdev", "vmnet-share\"vmnet-d,id=vnet1", "-m 1G" };
+	struct vm_args_plan pl;
+	plan(e, 3, &pl);
+	cr_expect_eq(pl.nhits, 2);
+	expect_after(&pl, e, 0, "<dropped>");
+	expect_after(&pl, e, 1, "<dropped>");
+	expect_after(&pl, e, 2, "<untouched>");
+	vm_args_plan_release(&pl);
+}
+
 Test(vmargs, type_key_and_double_dash)
 {
 	const char *e[] = { "--netdev id=x,type=vmnet-bridged,ifname=en0", "-device e1000,netdev=x" };

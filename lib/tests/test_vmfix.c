@@ -484,3 +484,63 @@ Test(vmfix, refuses_symlink_and_invalid)
 	tsupport_rmtree(tmp);
 	free(tmp);
 }
+
+/*
+ * Found by fuzz_vmconfig: a binary plist libplist 2.2 reads but cannot write
+ * back in a form it reads again.  The fix must refuse (UT_EVERIFY) and leave
+ * the file alone rather than write a config nobody can load.
+ */
+Test(vmfix, unreadable_rewrite_refused)
+{
+	char *src = tsupport_printf("%s/testdata/vmconfigs/regress/libplist-binary-roundtrip.plist", tsupport_root());
+	size_t len;
+	char *p = read_text(src, &len);
+	struct ut_vm_config *vm = NULL;
+	cr_assert_eq(ut_vmconfig_parse(&vm, p, len, "regress"), 0);
+	if (vm->status != UT_VM_VMNET) {
+		/* A libplist that rejects this input outright is fine too. */
+		cr_expect_eq(vm->status, UT_VM_INVALID);
+	} else {
+		struct ut_vm_fix fix;
+		int rc = ut_vmconfig_fix_bytes(&fix, p, len, "regress");
+		if (rc == 0) { /* a libplist that round-trips it: the result must check out */
+			struct ut_vm_config *after = NULL;
+			cr_assert_eq(ut_vmconfig_parse(&after, fix.out, fix.outlen, "regress"), 0);
+			cr_expect_eq(after->status, UT_VM_OK);
+			ut_vmconfig_free(after);
+			ut_vm_fix_release(&fix);
+		} else {
+			cr_expect_eq(rc, UT_EVERIFY, "%s", ut_errmsg());
+			cr_expect_null(fix.out);
+		}
+	}
+	char *tmp = tsupport_tmpdir("vmfix-regress");
+	char *bundle = tsupport_printf("%s/x.utm", tmp);
+	char *cfg = tsupport_printf("%s/config.plist", bundle);
+	cr_assert_eq(mkdir(bundle, 0755), 0);
+	cr_assert_eq(tsupport_write(cfg, p, len), 0);
+	struct ut_vm_config *fvm = NULL;
+	cr_assert_eq(ut_vmconfig_load(&fvm, bundle, NULL), 0);
+	if (fvm->status == UT_VM_VMNET) {
+		char *state = tsupport_printf("%s/state", tmp);
+		struct ut_vm_fix_opts o = { state, 1700000000, 0 };
+		struct ut_vm_fix_result res;
+		if (ut_vmconfig_fix_file(&res, fvm, &o) != 0) {
+			size_t nlen;
+			char *now = read_text(cfg, &nlen);
+			cr_expect(nlen == len && memcmp(now, p, len) == 0, "refused fix changed the file");
+			cr_expect_null(res.backup_dir);
+			free(now);
+		}
+		ut_vm_fix_result_release(&res);
+		free(state);
+	}
+	ut_vmconfig_free(fvm);
+	ut_vmconfig_free(vm);
+	free(cfg);
+	free(bundle);
+	tsupport_rmtree(tmp);
+	free(tmp);
+	free(p);
+	free(src);
+}
