@@ -20,7 +20,7 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CRIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS   := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
-WARN      := -Wall -Wextra -Wshadow -Werror -Wno-unused-parameter
+WARN      := -Wall -Wextra -Wshadow -Werror -Wno-unused-parameter -Wno-format-truncation
 OPT       ?= -O2 -g
 SAN_FLAGS :=
 ifeq ($(SAN),1)
@@ -63,8 +63,9 @@ $(LIBA): $(LIB_OBJS)
 $(BIN): $(CMD_OBJS) $(LIBA)
 	$(CC) $(LDFLAGS) $(CMD_OBJS) $(LIBA) $(LDLIBS) -o $@
 
+.SECONDARY:
 .SECONDEXPANSION:
-$(BUILD)/tests/%_tests: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $$*/tests/*.c)) $(SUPPORT_OBJS) $(LIBA)
+$(BUILD)/tests/%_tests: $$(addprefix $(BUILD)/obj/,$$(subst .c,.o,$$(wildcard $$*/tests/*.c))) $(SUPPORT_OBJS) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $(filter %.o,$^) $(LIBA) $(CRIT_LIBS) $(LIEF_LIBS) $(LDLIBS) -o $@
 
@@ -93,7 +94,7 @@ bench: setup all $(FIXTURES_STAMP)
 demo-bundle: setup all
 	sh testdata/demo/build-demo.sh $(BUILD)/demo
 
-demo: demo-bundle
+demo: setup all
 	sh tools/demo.sh $(BUILD)
 
 install: all

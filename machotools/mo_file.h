@@ -136,7 +136,7 @@ struct mo_slice {
 
 struct mo_file {
 	const struct ut_src *src;     /* borrowed */
-	int fat;                      /* 0 thin, FAT_MAGIC or FAT_MAGIC_64 */
+	uint32_t fat;                 /* 0 thin, FAT_MAGIC or FAT_MAGIC_64 */
 	uint32_t nfat_arch;
 	struct mo_slice *slices;
 	uint32_t nslices;

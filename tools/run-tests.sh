@@ -8,6 +8,11 @@ export UTMPATCH_BIN="$PWD/$build/utmpatch"
 export UTMPATCH_FIXTURES="$PWD/$build/fixtures"
 export UTMPATCH_CORPUS="${UTMPATCH_CORPUS:-$PWD/../shared/corpus}"
 export UTMPATCH_ROOT="$PWD"
+export LSAN_OPTIONS="suppressions=$PWD/testdata/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+for s in llvm-symbolizer-14 llvm-symbolizer; do
+	if command -v $s >/dev/null 2>&1; then export ASAN_SYMBOLIZER_PATH="$(command -v $s)"; break; fi
+done
 pass=0
 fail=0
 status=0
