@@ -182,14 +182,27 @@ static int id_in_use(const struct vm_args_plan *pl, const char *id, size_t skip_
 	return 0;
 }
 
-/* The value a vmnet netdev becomes, or NULL to remove it (sets *oom on failure). */
+/* True when s splits into exactly one token as it is: no whitespace, no quotes. */
+static int plain_text(const char *s)
+{
+	for (; s && *s; s++)
+		if (!is_plain(*s))
+			return 0;
+	return 1;
+}
+
+/*
+ * The value a vmnet netdev becomes, or NULL to remove it (sets *oom on
+ * failure).  Pieces copied from the old value must be plain text, so the new
+ * value stays one token when UTM splits the string again.
+ */
 static char *replacement_for(const struct vm_args_plan *pl, enum opt_kind kind, const char *val, size_t a,
 			     size_t b, int *oom)
 {
 	char *r = NULL;
 	if (kind == OPT_NETDEV) {
 		char *id = element(val, "id");
-		int used = id && id_in_use(pl, id, a, b);
+		int used = id && plain_text(id) && id_in_use(pl, id, a, b);
 		if (used)
 			r = vm_printf("user,id=%s", id);
 		free(id);
@@ -197,6 +210,14 @@ static char *replacement_for(const struct vm_args_plan *pl, enum opt_kind kind, 
 			return NULL;
 	} else if (kind == OPT_NIC) {
 		char *model = element(val, "model"), *mac = element(val, "mac");
+		if (!plain_text(model)) {
+			free(model);
+			model = NULL;
+		}
+		if (!plain_text(mac)) {
+			free(mac);
+			mac = NULL;
+		}
 		r = vm_printf("user%s%s%s%s", model ? ",model=" : "", model ? model : "", mac ? ",mac=" : "",
 			      mac ? mac : "");
 		free(model);

@@ -155,6 +155,23 @@ Test(vmargs, two_tokens_in_one_string)
 	vm_args_plan_release(&pl);
 }
 
+/*
+ * Found by fuzz_vmconfig: a -nic value whose mac= runs through a quoted
+ * section; copying it into "user,mac=..." would split into new tokens
+ * (one of them vmnet) when UTM reads the string again.
+ */
+Test(vmargs, replacement_stays_one_token)
+{
+	const char *e[] = { "-nic vm,type=vmnet-x,model=e1000,mac=02:00\"a vmnet-y\"b -m 1G",
+			    "-netdev \"vmnet-shared,id=a b\"", "-device e1000,netdev=a" };
+	struct vm_args_plan pl;
+	plan(e, 3, &pl);
+	cr_expect_eq(pl.nhits, 2);
+	expect_after(&pl, e, 0, "-nic user,model=e1000 -m 1G");
+	expect_after(&pl, e, 1, "<dropped>");
+	vm_args_plan_release(&pl);
+}
+
 Test(vmargs, type_key_and_double_dash)
 {
 	const char *e[] = { "--netdev id=x,type=vmnet-bridged,ifname=en0", "-device e1000,netdev=x" };
