@@ -97,6 +97,8 @@ enum opt_kind { OPT_NONE, OPT_NETDEV, OPT_NIC, OPT_NET };
 
 static enum opt_kind opt_of(const char *t, size_t len)
 {
+	if (len == 0 || t[0] != '-')
+		return OPT_NONE;
 	if (len > 0 && t[0] == '-') {
 		t++;
 		len--;

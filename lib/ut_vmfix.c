@@ -45,10 +45,10 @@ static void drop_key(struct fixer *f, plist_t d, const char *key, const char *wh
 	plist_dict_remove_item(d, key);
 }
 
-static void fix_args(struct fixer *f, plist_t node, const char *where)
+/* One pass over the argument strings; *hits says how many vmnet netdevs it removed. */
+static void fix_args_pass(struct fixer *f, plist_t node, const char *where, size_t *hits)
 {
-	if (!node || f->rc)
-		return;
+	*hits = 0;
 	int is_array = vm_is(node, PLIST_ARRAY);
 	size_t n = is_array ? plist_array_get_size(node) : 1;
 	const char **entries = calloc(n ? n : 1, sizeof(*entries));
@@ -67,6 +67,7 @@ static void fix_args(struct fixer *f, plist_t node, const char *where)
 		free(entries);
 		return;
 	}
+	*hits = pl.nhits;
 	for (size_t i = 0; i < pl.nchanges && !f->rc; i++)
 		f->rc = vm_strs_add(&f->fix->changes, &f->fix->nchanges, "%s", pl.changes[i]);
 	/* Back to front, so removals keep the earlier indexes valid. */
@@ -85,6 +86,24 @@ static void fix_args(struct fixer *f, plist_t node, const char *where)
 	}
 	vm_args_plan_release(&pl);
 	free(entries);
+}
+
+/*
+ * Removing "-netdev vmnet-x" makes the token before it the neighbour of the
+ * token after it, which can turn that one into an option's vmnet value
+ * ("-nic -netdev vmnet-a x,type=vmnet-b").  So repeat until a pass finds
+ * nothing; every pass that finds something removes or rewrites a token.
+ */
+static void fix_args(struct fixer *f, plist_t node, const char *where)
+{
+	size_t hits = 1;
+	for (int pass = 0; node && !f->rc && hits; pass++) {
+		if (pass == 64) {
+			f->rc = ut_fail(UT_EVERIFY, "'%s' still names vmnet after %d passes", where, pass);
+			break;
+		}
+		fix_args_pass(f, node, where, &hits);
+	}
 }
 
 static int is_one_of(const char *s, const char *a, const char *b, const char *c)

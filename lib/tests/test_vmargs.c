@@ -172,6 +172,16 @@ Test(vmargs, replacement_stays_one_token)
 	vm_args_plan_release(&pl);
 }
 
+/* Options start with a dash: "net vmnet-x" is two words, the second a stray vmnet value. */
+Test(vmargs, option_needs_dash)
+{
+	const char *e[] = { "net", "x\"vmnet-y\"" };
+	struct vm_args_plan pl;
+	plan(e, 2, &pl);
+	cr_expect_eq(pl.nhits, 0);
+	vm_args_plan_release(&pl);
+}
+
 Test(vmargs, type_key_and_double_dash)
 {
 	const char *e[] = { "--netdev id=x,type=vmnet-bridged,ifname=en0", "-device e1000,netdev=x" };

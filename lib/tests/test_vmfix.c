@@ -44,7 +44,7 @@ static const char *const allowed_qemu_v4[] = {
 	"changed /Network/*/Mode 'Shared' 'Emulated'", "changed /Network/*/Mode 'Host' 'Emulated'",
 	"changed /Network/*/Mode 'Bridged' 'Emulated'", "removed /Network/*/BridgeInterface",
 	"removed /Network/*/HostNetUuid", "changed /QEMU/AdditionalArguments/*",
-	"removed /QEMU/AdditionalArguments/*", NULL,
+	"removed /QEMU/AdditionalArguments/*", "added /QEMU/AdditionalArguments/*", NULL,
 };
 static const char *const allowed_apple_v4[] = {
 	"changed /Network/*/Mode 'Bridged' 'Shared'", "removed /Network/*/BridgeInterface", NULL,
@@ -52,7 +52,8 @@ static const char *const allowed_apple_v4[] = {
 static const char *const allowed_qemu_legacy[] = {
 	"changed /Networking/NetworkMode 'shared' 'emulated'", "changed /Networking/NetworkMode 'host' 'emulated'",
 	"changed /Networking/NetworkMode 'bridged' 'emulated'", "removed /Networking/NetworkBridgeInterface",
-	"changed /System/AddArgs *", "changed /System/AddArgs/*", "removed /System/AddArgs/*", NULL,
+	"changed /System/AddArgs *", "changed /System/AddArgs/*", "removed /System/AddArgs/*",
+	"added /System/AddArgs/*", NULL,
 };
 static const char *const allowed_apple_legacy[] = {
 	"changed /networkDevices/*/networkMode 'Bridged' 'Shared'",
@@ -107,6 +108,7 @@ static const struct fixcase vmnet_fixtures[] = {
 	{ "qemu-v4-args-netdev-one-bin", allowed_qemu_v4 },
 	{ "qemu-v4-args-nic", allowed_qemu_v4 },
 	{ "qemu-v4-args-equals", allowed_qemu_v4 },
+	{ "qemu-v4-args-chain", allowed_qemu_v4 },
 	{ "apple-v4-bridged", allowed_apple_v4 },
 	{ "apple-v4-multi-bin", allowed_apple_v4 },
 	{ "legacy-qemu-v2-shared", allowed_qemu_legacy },
@@ -245,6 +247,8 @@ static void expect_args_after(const char *name, const char *k1, const char *k2, 
 
 Test(vmfix, extra_arguments_after_fix)
 {
+	/* "-nic -netdev vmnet-a x,type=vmnet-b": once the -netdev pair is gone, -nic takes the next value. */
+	expect_args_after("qemu-v4-args-chain", "QEMU", "AdditionalArguments", "-nic\nuser\n-m 1G");
 	expect_args_after("qemu-v4-args-netdev-pair", "QEMU", "AdditionalArguments",
 			  "-netdev\nuser,id=vnet1\n-device\nvirtio-net-pci,netdev=vnet1,mac=02:00:00:00:00:01");
 	expect_args_after("qemu-v4-args-netdev-one-bin", "QEMU", "AdditionalArguments", "-usbdevice tablet\n");

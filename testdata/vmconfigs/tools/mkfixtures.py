@@ -245,6 +245,10 @@ F["invalid-legacy-apple-missing"] = (_la, False)
 F["invalid-legacy-no-system"] = ({"ConfigurationVersion": 2, "Networking": {"NetworkMode": "shared"}}, False)
 F["invalid-no-config"] = (None, False)
 
+# ---- added later (kept last so the UUIDs above stay as they are) ----
+F["qemu-v4-args-chain"] = (qemu_v4("Args chain", [nic("Emulated")], args=[
+    "-nic", "-netdev", "vmnet-shared,id=a", "x,type=vmnet-bridged", "-m 1G"]), False)
+
 
 def main():
     for name, (obj, binary) in sorted(F.items()):
