@@ -109,3 +109,4 @@ patch arm64e-exe arm64e-exe cpusubtype $CPU_SUBTYPE_ARM64E_PTRAUTH
 "$LIPO" -create arm64-deps-plain x86_64-deps-plain -output fat-deps-plain
 "$LIPO" -create qemu-arm64.dylib qemu-x86_64.dylib -output qemu-fat.dylib
 "$LIPO" -create arm64-exe arm64e-exe x86_64-exe -output fat3-exe
+sh "$recipes/build-loadres.sh" .
