@@ -12,14 +12,16 @@
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cs_format.h"
+#include "cs_hash.h"
 #include "ut_buf.h"
+#include "ut_bytes.h"
 #include "ut_file.h"
 #include "ut_json.h"
 #include "ut_plist.h"
@@ -27,12 +29,11 @@
 
 int vm_sha256_hex(char out[65], const void *p, size_t len)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	if (EVP_Digest(p, len, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
-		return ut_fail(UT_ECRYPTO, "cannot compute SHA-256");
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	uint8_t md[CS_HASH_MAX_SIZE];
+	int rc = cs_hash(CS_HASHTYPE_SHA256, p, len, md);
+	if (rc)
+		return rc;
+	ut_hex(out, md, 32);
 	return 0;
 }
 
