@@ -39,6 +39,14 @@ for t in $targets; do
 		for f in build/fixtures/* testdata/malformed/* $(find ../shared/corpus -type f -size -600k 2>/dev/null); do
 			[ -f "$f" ] && cp -n "$f" "$seeds/$(echo "$f" | tr / _)" 2>/dev/null || true
 		done ;;
+	fuzz_vmconfig)
+		for f in testdata/vmconfigs/*/config.plist ../shared/corpus/utm/*/config.plist; do
+			[ -f "$f" ] && cp -n "$f" "$seeds/$(echo "$f" | tr / _)" 2>/dev/null || true
+		done ;;
+	fuzz_seal)
+		for f in $(find ../shared/corpus/bundles -name CodeResources 2>/dev/null); do
+			cp -n "$f" "$seeds/$(echo "$f" | tr / _)" 2>/dev/null || true
+		done ;;
 	esac
 	echo "fuzz: $name for ${secs}s"
 	(cd "$out" && "$bin" -max_total_time="$secs" -print_final_stats=1 -max_len=1048576 -rss_limit_mb=4096 \
