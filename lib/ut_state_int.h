@@ -193,6 +193,13 @@ int st_journal_load(struct st_journal *j, const char *path, int *present);
 int st_manifest_save(const struct st_manifest *m, const char *path);
 int st_installed_save(const struct st_installed *in, const char *path);
 
+/* A journal to open only when the first record is about to be written. */
+struct st_jopen {
+	const char *path;
+	const struct st_journal *j; /* NULL: a new journal */
+	unsigned fail_after;
+};
+
 /* Appends records to a journal, each fsync'ed; counts them for fail_after. */
 struct st_jwriter {
 	int fd;
@@ -236,15 +243,17 @@ void st_set_release(struct st_set *s);
 /*
  * Puts every path of s back: plans each action from the current state, checks
  * every backup that will be written (nothing is written when one is bad),
- * then (unless o->dry_run, or w is NULL) journals first (when not NULL),
+ * then (unless o->dry_run, or w is NULL) opens w from lazy when it is not
+ * open yet (so nothing is created when a check fails), journals first (when
+ * not NULL),
  * creates directories, writes files
  * and symlinks, removes created paths (directories last, deepest first),
  * journals RESTORED for each path, and checks the result (kind, mode,
  * sha256, target; cdhash through o->cdhash_of).  rep (may be NULL) receives
  * the items.
  */
-int st_restore(const struct st_dir *d, struct st_set *s, struct st_jwriter *w, struct st_jrec *first,
-	       const struct ut_rollback_opts *o, struct ut_rollback_report *rep);
+int st_restore(const struct st_dir *d, struct st_set *s, struct st_jwriter *w, const struct st_jopen *lazy,
+	       struct st_jrec *first, const struct ut_rollback_opts *o, struct ut_rollback_report *rep);
 
 /* ---- drift (ut_state_inspect.c) ---- */
 

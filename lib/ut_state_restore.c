@@ -212,8 +212,8 @@ static int plan_all(const struct st_dir *d, struct st_set *s, int *curkind)
 	return rc;
 }
 
-int st_restore(const struct st_dir *d, struct st_set *s, struct st_jwriter *w, struct st_jrec *first,
-	       const struct ut_rollback_opts *o, struct ut_rollback_report *rep)
+int st_restore(const struct st_dir *d, struct st_set *s, struct st_jwriter *w, const struct st_jopen *lazy,
+	       struct st_jrec *first, const struct ut_rollback_opts *o, struct ut_rollback_report *rep)
 {
 	int *curkind = calloc(s->n ? s->n : 1, sizeof(int));
 	struct st_item **order = calloc(s->n ? s->n : 1, sizeof(*order));
@@ -221,6 +221,8 @@ int st_restore(const struct st_dir *d, struct st_set *s, struct st_jwriter *w, s
 	if (!rc)
 		rc = fill_report(s, rep);
 	if (rc || (o && o->dry_run) || !w)
+		goto out;
+	if (w->fd < 0 && lazy && (rc = st_jwriter_open(w, lazy->path, lazy->j, lazy->fail_after)) != 0)
 		goto out;
 	if (first && (rc = st_jwriter_add(w, first)) != 0)
 		goto out;

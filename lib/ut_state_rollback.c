@@ -109,7 +109,7 @@ int st_undo(const struct st_dir *d, const struct st_journal *j, struct st_jwrite
 		plain.dry_run = 0;
 	}
 	if (!rc)
-		rc = st_restore(d, &set, w, &begin, &plain, NULL);
+		rc = st_restore(d, &set, w, NULL, &begin, &plain, NULL);
 	if (!rc)
 		rc = st_jwriter_add(w, &done);
 	st_set_release(&set);
@@ -142,13 +142,12 @@ static int to_pristine(const struct st_dir *d, const struct st_manifest *m, cons
 	char *id = NULL;
 	if (!rc && !dry)
 		rc = st_new_id(&id);
-	if (!rc && !dry)
-		rc = st_jwriter_open(&w, d->journal, j, o ? o->fail_after : 0);
+	struct st_jopen lazy = { d->journal, j, o ? o->fail_after : 0 };
 	struct st_jrec begin, done;
 	rb_rec(&begin, ST_J_ROLLBACK_BEGIN, ST_RB_PRISTINE, d, id, o);
 	rb_rec(&done, ST_J_ROLLBACK_DONE, ST_RB_PRISTINE, d, id, o);
 	if (!rc)
-		rc = st_restore(d, &set, dry ? NULL : &w, &begin, o, rep);
+		rc = st_restore(d, &set, dry ? NULL : &w, &lazy, &begin, o, rep);
 	if (!rc && !dry)
 		rc = st_jwriter_add(&w, &done);
 	st_jwriter_close(&w);
