@@ -70,6 +70,8 @@ static const struct damage damages[] = {
 	{ "trailing bytes", "printf xyz >> '%s'", UT_EVERIFY, "backup of 'Contents/MacOS/UTM' has bytes after its end" },
 	{ "other valid stream", "python3 -c 'import sys,zlib; open(sys.argv[1],\"wb\").write(zlib.compress(b\"evil\"*1000))' '%s'",
 	  UT_EVERIFY, "backup of 'Contents/MacOS/UTM' holds 4000 bytes, expected 300000" },
+	{ "longer valid stream", "python3 -c 'import sys,zlib; open(sys.argv[1],\"wb\").write(zlib.compress(bytes(300001)))' '%s'",
+	  UT_EVERIFY, "backup of 'Contents/MacOS/UTM' holds more than 300000 bytes" },
 	{ "same size other bytes",
 	  "python3 -c 'import sys,zlib; open(sys.argv[1],\"wb\").write(zlib.compress(bytes(300000)))' '%s'", UT_EVERIFY,
 	  "backup of 'Contents/MacOS/UTM' does not match its sha256" },

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "test_txn_util.h"
@@ -379,4 +380,174 @@ Test(ut_txn, default_state_dir)
 	cr_expect_eq(ut_state_default_dir(NULL, NULL, &d), UT_EINVAL);
 	cr_expect_null(d);
 	cr_expect_eq(ut_state_default_dir("", "", &d), UT_EINVAL);
+}
+
+/* A deleted directory comes back with its mode; a created one that now holds a stranger's file is not removed. */
+Test(ut_txn, directories_restored_and_strangers_kept)
+{
+	char *dir = bpath("Contents/Resources/emptydir");
+	cr_assert_eq(mkdir(dir, 0700), 0);
+	tsupport_rmtree(env.saved);
+	tx_copy_tree(env.bundle, env.saved);
+
+	struct ut_txn *t;
+	cr_assert_eq(ut_txn_begin(&t, env.state, env.bundle, NULL), 0, "%s", ut_errmsg());
+	cr_assert_eq(ut_txn_plan_file(t, "Contents/Resources/emptydir", NULL), 0, "%s", ut_errmsg());
+	cr_assert_eq(ut_txn_plan_file(t, "Contents/Resources/nd", NULL), 0, "%s", ut_errmsg());
+	cr_assert_eq(ut_txn_plan_file(t, "Contents/Info.plist", NULL), 0, "%s", ut_errmsg());
+	cr_expect_eq(ut_txn_write(t, "Contents/Resources/emptydir", "x", 1, -1), UT_EREFUSED, "a directory");
+	cr_expect_eq(ut_txn_symlink(t, "Contents/Resources/emptydir", "x"), UT_EREFUSED, "a directory");
+	cr_expect_eq(ut_txn_symlink(t, "Contents/Resources/nd", ""), UT_EINVAL);
+	cr_assert_eq(ut_txn_delete(t, "Contents/Resources/emptydir"), 0, "%s", ut_errmsg());
+	cr_assert_eq(ut_txn_mkdir(t, "Contents/Resources/nd", 0755), 0, "%s", ut_errmsg());
+	cr_assert_eq(ut_txn_write(t, "Contents/Info.plist", "<plist/>", 8, -1), 0, "%s", ut_errmsg());
+	cr_assert_eq(ut_txn_mark_verified(t), 0);
+	cr_assert_eq(ut_txn_commit(t, NULL, 0), 0, "%s", ut_errmsg());
+	ut_txn_free(t);
+	cr_assert(!ts_exists(dir));
+
+	char *stranger = bpath("Contents/Resources/nd/user.txt");
+	tx_write(stranger, "mine");
+	struct ut_state_report r;
+	cr_assert_eq(ut_state_inspect(&r, env.state, env.bundle), 0, "%s", ut_errmsg());
+	cr_expect_eq(r.state, UT_STATE_PATCHED, "a new file inside is not a recorded path");
+	ut_state_report_release(&r);
+	cr_assert_eq(ut_rollback(NULL, env.state, env.bundle, NULL), UT_EREFUSED);
+	cr_expect(strstr(ut_errmsg(), "cannot remove directory") && strstr(ut_errmsg(), "Contents/Resources/nd"), "%s",
+		  ut_errmsg());
+	cr_assert_eq(ut_state_inspect(&r, env.state, env.bundle), 0, "%s", ut_errmsg());
+	cr_expect_eq(r.state, UT_STATE_INTERRUPTED, "the rollback stopped half way and says so");
+	ut_state_report_release(&r);
+	cr_assert_eq(unlink(stranger), 0);
+	cr_assert_eq(ut_rollback(NULL, env.state, env.bundle, NULL), 0, "%s", ut_errmsg());
+	cr_assert(tx_same_tree(env.bundle, env.saved));
+	free(stranger);
+	free(dir);
+}
+
+/* Drift kinds, and a kind change that rollback will not undo blindly. */
+Test(ut_txn, drift_kinds_and_kind_change_refused)
+{
+	cr_assert_eq(tx_run(&env, 0), 0, "%s", ut_errmsg());
+	cr_assert_eq(chmod(bpath("Contents/MacOS/UTM"), 0700), 0);
+	char *link = bpath("Contents/Frameworks/qemu.framework/qemu");
+	cr_assert_eq(unlink(link), 0);
+	cr_assert_eq(symlink("elsewhere", link), 0);
+	char *newdylib = bpath("Contents/Frameworks/qemu.framework/Versions/A/qemu");
+	cr_assert_eq(unlink(newdylib), 0);
+	cr_assert_eq(mkdir(newdylib, 0755), 0);
+	struct ut_state_report r;
+	cr_assert_eq(ut_state_inspect(&r, env.state, env.bundle), 0, "%s", ut_errmsg());
+	cr_assert_eq(r.state, UT_STATE_DRIFTED);
+	cr_assert_eq(r.ndrift, 3);
+	for (size_t i = 0; i < r.ndrift; i++) {
+		const char *want = strstr(r.drift[i].path, "UTM") ? "mode changed"
+				   : strstr(r.drift[i].path, "Versions/A/qemu") ? "kind changed"
+									  : "target changed";
+		cr_expect_str_eq(r.drift[i].what, want, "%s", r.drift[i].path);
+	}
+	ut_state_report_release(&r);
+	char *snap = tsupport_printf("%s/drifted.app", env.root);
+	tx_copy_tree(env.bundle, snap);
+	struct ut_rollback_opts force = { .force = 1 };
+	cr_assert_eq(ut_rollback(NULL, env.state, env.bundle, &force), UT_EREFUSED);
+	cr_expect(strstr(ut_errmsg(), "'Contents/Frameworks/qemu.framework/Versions/A/qemu' is now a directory"), "%s",
+		  ut_errmsg());
+	cr_assert(tx_same_tree(env.bundle, snap), "refused before writing anything");
+	cr_assert_eq(rmdir(newdylib), 0);
+	cr_assert_eq(ut_rollback(NULL, env.state, env.bundle, &force), 0, "%s", ut_errmsg());
+	cr_assert(tx_same_tree(env.bundle, env.saved));
+	free(snap);
+	free(newdylib);
+	free(link);
+}
+
+/* A commit that fails after writing the manifest: the abort takes this transaction's entries out again. */
+Test(ut_txn, failed_commit_then_abort_drops_new_pristine_records)
+{
+	cr_assert_eq(tx_run(&env, 0), 0, "%s", ut_errmsg());
+	struct ut_txn *t;
+	cr_assert_eq(ut_txn_begin(&t, env.state, env.bundle, NULL), 0, "%s", ut_errmsg());
+	cr_assert_eq(ut_txn_plan_file(t, "Contents/Resources/extra", NULL), 0, "%s", ut_errmsg());
+	cr_assert_eq(ut_txn_write(t, "Contents/Resources/extra", "e", 1, 0644), 0, "%s", ut_errmsg());
+	cr_assert_eq(ut_txn_mark_verified(t), 0);
+	/* a recorded path that is not a file, a symlink or a directory makes the installed record fail */
+	char *inner = bpath("Contents/Resources/newdir/inner.txt");
+	cr_assert_eq(unlink(inner), 0);
+	cr_assert_eq(mkfifo(inner, 0600), 0);
+	cr_assert_eq(ut_txn_commit(t, NULL, 0), UT_EUNSUPPORTED);
+	cr_expect(strstr(ut_errmsg(), "commit") && strstr(ut_errmsg(), "not a file, a symlink or a directory"), "%s",
+		  ut_errmsg());
+	char *manifest = tsupport_printf("%s/manifest", tx_state_subdir(&env));
+	char *m = (char *)ts_read(manifest, NULL);
+	cr_assert(m && strstr(m, "Contents/Resources/extra"), "the manifest was written before the failure");
+	free(m);
+	cr_assert_eq(ut_txn_abort(t), 0, "%s", ut_errmsg());
+	ut_txn_free(t);
+	m = (char *)ts_read(manifest, NULL);
+	cr_assert(m && !strstr(m, "Contents/Resources/extra"), "the aborted transaction's record is gone");
+	free(m);
+	cr_expect(!ts_exists(bpath("Contents/Resources/extra")));
+	cr_assert_eq(unlink(inner), 0);
+	tx_write(inner, "inner\n");
+	cr_assert_eq(chmod(inner, 0600), 0);
+	struct ut_state_report r;
+	cr_assert_eq(ut_state_inspect(&r, env.state, env.bundle), 0, "%s", ut_errmsg());
+	cr_expect_eq(r.state, UT_STATE_PATCHED);
+	cr_expect_eq(r.npristine, TX_NPLANNED);
+	ut_state_report_release(&r);
+	cr_assert_eq(ut_rollback(NULL, env.state, env.bundle, NULL), 0, "%s", ut_errmsg());
+	cr_assert(tx_same_tree(env.bundle, env.saved));
+	free(manifest);
+	free(inner);
+}
+
+/* Odd arguments and odd state directories. */
+Test(ut_txn, bad_bundle_and_state_refused)
+{
+	struct ut_rollback_report rep;
+	cr_assert_eq(ut_rollback(&rep, env.state, env.bundle, NULL), 0, "never touched: %s", ut_errmsg());
+	cr_expect(rep.was_pristine);
+	ut_rollback_report_release(&rep);
+	struct ut_state_report r;
+	char *missing = tsupport_printf("%s/Nope.app", env.root);
+	cr_expect_eq(ut_state_inspect(&r, env.state, missing), UT_ENOTFOUND);
+	cr_expect(strstr(ut_errmsg(), "Nope.app"), "%s", ut_errmsg());
+	struct ut_txn *t = NULL;
+	cr_expect_eq(ut_txn_begin(&t, env.state, bpath("Contents/Info.plist"), NULL), UT_EINVAL);
+	cr_expect_eq(ut_txn_begin(&t, "", env.bundle, NULL), UT_EINVAL);
+	cr_expect_null(t);
+
+	cr_assert_eq(tx_run(&env, 0), 0, "%s", ut_errmsg());
+	char *sub = tx_state_subdir(&env);
+	char *bp = tsupport_printf("%s/bundle.path", sub);
+	char *keep = (char *)ts_read(bp, NULL);
+	tx_write(bp, "/some/other/UTM.app\n");
+	cr_expect_eq(ut_state_inspect(&r, env.state, env.bundle), UT_EREFUSED);
+	cr_expect(strstr(ut_errmsg(), "belongs to another bundle"), "%s", ut_errmsg());
+	cr_expect_eq(ut_rollback(NULL, env.state, env.bundle, NULL), UT_EREFUSED);
+	tx_write(bp, keep);
+
+	/* an empty journal (killed while writing BEGIN): interrupted, nothing to undo */
+	char *j = tsupport_printf("%s/journal", sub);
+	tx_write(j, "");
+	cr_assert_eq(ut_state_inspect(&r, env.state, env.bundle), 0, "%s", ut_errmsg());
+	cr_expect_eq(r.state, UT_STATE_INTERRUPTED);
+	cr_expect_eq(r.intr.records, 0);
+	ut_state_report_release(&r);
+	cr_expect_eq(ut_txn_begin(&t, env.state, env.bundle, NULL), UT_EREFUSED);
+	int recovered = 0;
+	cr_assert_eq(ut_state_recover(&recovered, env.state, env.bundle, NULL), 0, "%s", ut_errmsg());
+	cr_expect(recovered && !ts_exists(j));
+	cr_assert_eq(ut_state_inspect(&r, env.state, env.bundle), 0, "%s", ut_errmsg());
+	cr_expect_eq(r.state, UT_STATE_PATCHED);
+	ut_state_report_release(&r);
+	tx_write(j, "");
+	cr_assert_eq(ut_rollback(NULL, env.state, env.bundle, NULL), 0, "%s", ut_errmsg());
+	cr_assert(tx_same_tree(env.bundle, env.saved));
+	free(j);
+	free(keep);
+	free(bp);
+	free(sub);
+	free(missing);
 }

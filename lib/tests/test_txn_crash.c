@@ -234,7 +234,7 @@ Test(ut_txn_crash, abort_killed_at_every_step)
 			cr_assert_eq(r.state, UT_STATE_INTERRUPTED);
 			cr_expect(r.intr.rolling_back && !r.intr.rollback_only);
 			ut_state_report_release(&r);
-			if (m % 2) {
+			if (m % 2 || m == 10 + TX_NROLLBACK) {
 				cr_assert_eq(ut_state_recover(NULL, env.state, env.bundle, NULL), 0, "%s", ut_errmsg());
 				cr_assert(tx_same_tree(env.bundle, env.saved), "M=%u", m);
 			}
@@ -254,4 +254,30 @@ Test(ut_txn_crash, recover_killed_then_rollback_killed_then_done)
 	expect_killed(tx_fork(child_rollback, NULL, 2), "rollback", 2);
 	expect_killed(tx_fork(child_rollback, NULL, 5), "rollback", 5);
 	back_to_pristine("third run");
+}
+
+/* A full rollback killed half way is finished by ut_state_recover too. */
+Test(ut_txn_crash, recover_finishes_an_interrupted_rollback)
+{
+	cr_assert_eq(tx_run(&env, 0), 0, "%s", ut_errmsg());
+	expect_killed(tx_fork(child_rollback, NULL, 4), "rollback", 4);
+	int recovered = 0;
+	cr_assert_eq(ut_state_recover(&recovered, env.state, env.bundle, NULL), 0, "%s", ut_errmsg());
+	cr_expect(recovered);
+	cr_assert(tx_same_tree(env.bundle, env.saved));
+	struct ut_state_report r;
+	cr_assert_eq(ut_state_inspect(&r, env.state, env.bundle), 0, "%s", ut_errmsg());
+	cr_expect_eq(r.state, UT_STATE_PRISTINE);
+	ut_state_report_release(&r);
+}
+
+/* An abort killed after ROLLBACK-DONE: rollback cleans it up and has nothing left to restore. */
+Test(ut_txn_crash, abort_done_then_rollback)
+{
+	expect_killed(tx_fork(child_abort, NULL, 10 + TX_NROLLBACK), "abort", 10 + TX_NROLLBACK);
+	struct ut_rollback_report rep;
+	cr_assert_eq(ut_rollback(&rep, env.state, env.bundle, NULL), 0, "%s", ut_errmsg());
+	cr_expect(rep.finished && rep.was_pristine);
+	ut_rollback_report_release(&rep);
+	cr_assert(tx_same_tree(env.bundle, env.saved));
 }

@@ -97,6 +97,23 @@ static const struct row journal_rows[] = {
 	{ BEGIN BEGIN, UT_EMALFORMED, "record 2: sequence number 1, expected 2" },
 	{ BEGIN "2 BEGIN id=a tool=t what=w bundle=/b", UT_EMALFORMED, "record 2: BEGIN after the first record" },
 	{ BEGIN "2 VERIFIED extra=1", UT_EMALFORMED, "unexpected key 'extra' in VERIFIED" },
+	{ "1 BE!GIN id=a tool=t what=w bundle=/b", UT_EMALFORMED, "bad record type" },
+	{ "1 BEGIN Id=a tool=t what=w bundle=/b", UT_EMALFORMED, "bad key" },
+	{ "1 BEGIN a=1 b=2 c=3 d=4 e=5 f=6 g=7 h=8 i=9 j=10 k=11 l=12 m=13 n=14 o=15 p=16 q=17", UT_EMALFORMED,
+	  "more than 16 fields" },
+	{ BEGIN "2 BACKUP store=pristine path=a kind=file mode=0644 size= sha256=" SHA, UT_EMALFORMED, "bad size ''" },
+	{ BEGIN "2 BACKUP store=pristine path=a kind=file mode=0644 size=1x sha256=" SHA, UT_EMALFORMED, "bad size '1x'" },
+	{ BEGIN "2 BACKUP store=pristine path=a kind=dir", UT_EMALFORMED, "BACKUP without mode" },
+	{ BEGIN "2 BACKUP store=pristine path=a kind=absent\n3 STEP n=1000001 action=delete path=a kind=absent",
+	  UT_EMALFORMED, "n 1000001 out of range" },
+	{ BEGIN "2 BACKUP store=pristine path=a kind=absent\n3 VERIFIED\n4 STEP n=1 action=delete path=a kind=absent",
+	  UT_EMALFORMED, "record 4: STEP out of order" },
+	{ BEGIN "2 ROLLBACK-BEGIN mode=pristine id=r tool=t bundle=/b\n3 ROLLBACK-DONE mode=sideways", UT_EMALFORMED,
+	  "ROLLBACK-DONE with a bad mode" },
+	{ BEGIN "2 ROLLBACK-BEGIN mode=pristine id=r tool=t bundle=/b\n3 ROLLBACK-DONE mode=pristine\n"
+		"4 ROLLBACK-BEGIN mode=pristine id=r tool=t bundle=/b",
+	  UT_EMALFORMED, "record 4: ROLLBACK-BEGIN out of order" },
+	{ "1 ROLLBACK-BEGIN mode=undo id=r tool=t bundle=/b", UT_EMALFORMED, "record 1: ROLLBACK-BEGIN out of order" },
 	/* good ones */
 	{ "", 0, NULL },
 	{ BEGIN "2 BACKUP store=pristine path=a kind=file mode=0755 size=6 sha256=" SHA " cdhash=0123456789abcdef0123456789abcdef01234567\n"
@@ -190,6 +207,11 @@ static const struct doc_row manifest_rows[] = {
 	{ "utmpatch-manifest 1\nentry path=a kind=weird\n", "end entries=1", UT_EMALFORMED, "bad kind 'weird'" },
 	{ "utmpatch-manifest 1\nentry kind=absent\n", "end entries=1", UT_EMALFORMED, "entry without path" },
 	{ "utmpatch-manifest 1\nentry path=a kind=absent\n", "end entries=1 extra=2", UT_EMALFORMED, "unexpected key 'extra'" },
+	{ "utmpatch-manifest 1\n\n", "end entries=0", UT_EMALFORMED, "manifest line 2: empty record" },
+	{ "utmpatch-manifest 1\nentry path=a kind=absent\nfoo crc=00000000\n", NULL, UT_EMALFORMED,
+	  "truncated (no end line)" },
+	{ "utmpatch-manifest 1\nentry path=a kind=absent\nend  entries=1 crc=00000000\n", NULL, UT_EMALFORMED,
+	  "manifest end line: empty field" },
 	{ "utmpatch-manifest 1\n", "end entries=0", 0, NULL },
 };
 
@@ -291,4 +313,43 @@ Test(ut_state_fmt, documented_examples_roundtrip)
 	free(j_text);
 	free(i_text);
 	free(m_text);
+}
+
+/* Inputs that cannot be written in a table: long, NUL bytes, too many meta records. */
+Test(ut_state_fmt, size_limits_and_nul)
+{
+	size_t n = UT_STATE_MAX_LINE + 10;
+	char *big = malloc(n + 64);
+	cr_assert(big);
+	strcpy(big, "1 BEGIN id=");
+	memset(big + strlen(big), 'a', n);
+	big[n] = '\n';
+	big[n + 1] = '\0';
+	char *text = with_crcs(big);
+	struct st_journal j;
+	cr_assert_eq(st_journal_parse(&j, (const uint8_t *)text, strlen(text)), UT_EMALFORMED);
+	cr_expect(strstr(ut_errmsg(), "too long"), "%s", ut_errmsg());
+	free(text);
+	free(big);
+
+	static const char nul[] = "1 BEGIN id=a\0 tool=t what=w bundle=/b";
+	char line[128];
+	size_t len = sizeof(nul) - 1;
+	memcpy(line, nul, len);
+	len += (size_t)snprintf(line + len, sizeof(line) - len, " crc=%08lx\n", crc32(0L, (const Bytef *)nul, (uInt)(sizeof(nul) - 1)));
+	cr_assert_eq(st_journal_parse(&j, (const uint8_t *)line, len), UT_EMALFORMED);
+	cr_expect(strstr(ut_errmsg(), "NUL byte in a record"), "%s", ut_errmsg());
+
+	char *body = tsupport_printf("utmpatch-installed 1\ntxn id=x time=1\n");
+	for (int i = 0; i <= UT_STATE_MAX_META; i++) {
+		char *next = tsupport_printf("%smeta key=k%d value=v\n", body, i);
+		free(body);
+		body = next;
+	}
+	char *doc = with_end(body, "end meta=256 entries=0");
+	struct st_installed in;
+	cr_assert_eq(st_installed_parse(&in, (const uint8_t *)doc, strlen(doc)), UT_EMALFORMED);
+	cr_expect(strstr(ut_errmsg(), "more than 256 meta records"), "%s", ut_errmsg());
+	free(doc);
+	free(body);
 }
