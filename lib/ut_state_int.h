@@ -58,6 +58,8 @@ int st_put_u64(struct ut_buf *b, const char *key, uint64_t v);
 int st_get_u64(const struct st_line *l, const char *key, uint64_t max, uint64_t *out);
 /* Fails on a key not in the space-separated list allowed. */
 int st_line_allow(const struct st_line *l, const char *allowed);
+/* The "mode" field: 1 to 4 octal digits. */
+int st_get_mode(const struct st_line *l, unsigned *out);
 /* The "crc" field: 8 lowercase hex digits. */
 int st_get_crc(const struct st_line *l, uint32_t *out);
 
