@@ -23,7 +23,8 @@ static const char usage[] =
 	"       install name, dependencies, rpaths, signature kind (--json: docs/schemas/macho-info.schema.json)\n"
 	"deps   the install name and dependencies, like otool -L\n"
 	"edit   install_name_tool edits on every slice, checked first and applied all or nothing;\n"
-	"       in place (atomic) unless -o; a linker signature is regenerated, any other is reported invalid\n"
+	"       in place (atomic) unless -o; a linker signature is regenerated, any other is reported invalid;\n"
+	"       --sign re-signs ad-hoc afterwards, keeping identifier, entitlements, flags and runtime\n"
 	"\n"
 	"exit: 0 ok, 2 usage, 3 malformed input or refused edit\n";
 

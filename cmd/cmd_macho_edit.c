@@ -1,9 +1,13 @@
 /* cmd_macho_edit.c - `utmpatch macho edit`: install_name_tool edits, all or nothing. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
+#include "cs_sign.h"
 #include "mo_edit.h"
 #include "ut_err.h"
 #include "ut_limits.h"
@@ -66,9 +70,45 @@ static int parse(int argc, char **argv, const char *usage_text, struct edit_opts
 		return cmd_usage_error(usage_text, "macho edit: missing FILE");
 	if (o->nedits == 0)
 		return cmd_usage_error(usage_text, "macho edit: no edits given");
-	if (o->sign)
-		return cmd_usage_error(usage_text, "macho edit: --sign needs the signer, not in this build yet");
 	return 0;
+}
+
+/*
+ * --sign: the edit goes to a temp file next to the destination, which is then
+ * signed ad-hoc into the destination (preserving identifier, entitlements,
+ * flags and runtime, as `codesign --force --sign - --preserve-metadata` does);
+ * the input stays untouched until the signed file is renamed over it.
+ */
+static int edit_and_sign(const struct edit_opts *o, struct ut_edit_report *rep)
+{
+	const char *dst = o->out ? o->out : o->file;
+	const char *slash = strrchr(dst, '/');
+	char *tmp = NULL;
+	int n = slash ? snprintf(NULL, 0, "%.*s/.%s.utmpatch-edit-XXXXXX", (int)(slash - dst), dst, slash + 1)
+		      : snprintf(NULL, 0, ".%s.utmpatch-edit-XXXXXX", dst);
+	if (n < 0 || !(tmp = malloc((size_t)n + 1)))
+		return ut_fail(UT_ENOMEM, "out of memory");
+	if (slash)
+		snprintf(tmp, (size_t)n + 1, "%.*s/.%s.utmpatch-edit-XXXXXX", (int)(slash - dst), dst, slash + 1);
+	else
+		snprintf(tmp, (size_t)n + 1, ".%s.utmpatch-edit-XXXXXX", dst);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		int rc = ut_fail_errno(UT_EIO, errno, "cannot create a temporary file next to '%s'", dst);
+		free(tmp);
+		return rc;
+	}
+	close(fd);
+	int rc = ut_macho_edit(o->file, tmp, o->edits, o->nedits, rep);
+	if (!rc) {
+		struct cs_sign_opts so = { 0 };
+		so.preserve = CS_PRESERVE_IDENTIFIER | CS_PRESERVE_ENTITLEMENTS | CS_PRESERVE_FLAGS | CS_PRESERVE_RUNTIME;
+		so.name = dst;
+		rc = cs_sign_file(tmp, dst, &so, NULL);
+	}
+	unlink(tmp);
+	free(tmp);
+	return rc;
 }
 
 int cmd_macho_edit(int argc, char **argv, const char *usage_text)
@@ -78,11 +118,11 @@ int cmd_macho_edit(int argc, char **argv, const char *usage_text)
 	int rc = parse(argc, argv, usage_text, &o);
 	if (rc)
 		return rc == 1 ? EXIT_OK : rc;
-	struct ut_edit_report rep;
-	rc = ut_macho_edit(o.file, o.out, o.edits, o.nedits, &rep);
+	static struct ut_edit_report rep;
+	rc = o.sign ? edit_and_sign(&o, &rep) : ut_macho_edit(o.file, o.out, o.edits, o.nedits, &rep);
 	if (rc)
 		return cmd_fail(rc);
-	for (uint32_t i = 0; i < rep.nslices; i++) {
+	for (uint32_t i = 0; i < rep.nslices && !o.sign; i++) {
 		if (rep.slices[i].sig == UT_EDIT_SIG_INVALIDATED)
 			fprintf(stderr,
 				"utmpatch: warning: slice %s: its code signature is no longer valid; re-sign with "
