@@ -231,6 +231,10 @@ load:
 		rc = to_pristine(&d, &m, &j, o, rep);
 		goto out;
 	}
+	if (have_in && !have_m) {
+		rc = ut_fail(UT_EMALFORMED, "'%s' is missing: the pristine record of '%s' is lost", d.manifest, d.bundle);
+		goto out;
+	}
 	if (!have_in) {
 		/* nothing installed: leftovers of an undone transaction are not pristine records */
 		rep->was_pristine = 1;

@@ -97,6 +97,9 @@ static int begin_checks(struct ut_txn *t, int force)
 		return rc;
 	}
 	rc = st_manifest_load(&t->man, t->d.manifest, &have_m);
+	if (!rc && !have_m)
+		rc = ut_fail(UT_EMALFORMED, "'%s' is missing: the pristine record of '%s' is lost", t->d.manifest,
+			     t->d.bundle);
 	struct ut_drift *dv = NULL;
 	size_t nd = 0;
 	if (!rc)

@@ -240,8 +240,20 @@ Test(ut_backup, corrupt_manifest_and_installed_refused)
 		free(keep);
 		free(f);
 	}
+	/* a lost manifest: nothing would be restored, so it is refused rather than "done" */
+	char *m = tsupport_printf("%s/manifest", sub);
+	char *mkeep = tsupport_printf("%s.keep", m);
+	cr_assert_eq(rename(m, mkeep), 0);
+	cr_assert_eq(ut_rollback(NULL, env.state, env.bundle, NULL), UT_EMALFORMED);
+	cr_expect(strstr(ut_errmsg(), "pristine record") && strstr(ut_errmsg(), "is missing"), "%s", ut_errmsg());
+	struct ut_txn *t = NULL;
+	cr_assert_eq(ut_txn_begin(&t, env.state, env.bundle, NULL), UT_EMALFORMED, "a re-install would back up patched bytes as pristine");
+	cr_assert(tx_same_tree(env.bundle, snap));
+	cr_assert_eq(rename(mkeep, m), 0);
 	cr_assert_eq(ut_rollback(NULL, env.state, env.bundle, NULL), 0, "%s", ut_errmsg());
 	cr_assert(tx_same_tree(env.bundle, env.saved));
+	free(mkeep);
+	free(m);
 	free(sub);
 	free(snap);
 }
