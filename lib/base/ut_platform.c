@@ -118,3 +118,71 @@ int ut_strip_xattrs(const char *path)
 	return 0;
 #endif
 }
+
+#if defined(__linux__)
+#include <stdio.h>
+#elif defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
+#include <sys/file.h>
+
+int ut_proc_start_time(long pid, uint64_t *out)
+{
+	*out = 0;
+	if (pid <= 0)
+		return ut_fail(UT_EINVAL, "bad pid %ld", pid);
+#if defined(__linux__)
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? ut_fail(UT_ENOTFOUND, "no process %ld", pid)
+				       : ut_fail_errno(UT_EUNSUPPORTED, errno, "cannot read '%s'", path);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields after the command name "(...)": state is field 3, starttime field 22. */
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return ut_fail(UT_EUNSUPPORTED, "unexpected '%s'", path);
+	p++;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return ut_fail(UT_EUNSUPPORTED, "unexpected '%s'", path);
+	}
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(p + 1, &end, 10);
+	if (errno || end == p + 1)
+		return ut_fail(UT_EUNSUPPORTED, "unexpected '%s'", path);
+	*out = v;
+	return 0;
+#elif defined(__APPLE__)
+	int mib[4] = { CTL_KERN, KERN_PROC, KERN_PROC_PID, (int)pid };
+	struct kinfo_proc kp;
+	size_t len = sizeof(kp);
+	memset(&kp, 0, sizeof(kp));
+	if (sysctl(mib, 4, &kp, &len, NULL, 0) != 0)
+		return ut_fail_errno(UT_EUNSUPPORTED, errno, "cannot query process %ld", pid);
+	if (len == 0)
+		return ut_fail(UT_ENOTFOUND, "no process %ld", pid);
+	*out = (uint64_t)kp.kp_proc.p_starttime.tv_sec * 1000000u + (uint64_t)kp.kp_proc.p_starttime.tv_usec;
+	return 0;
+#else
+	return ut_fail(UT_EUNSUPPORTED, "process start times are not known on this system");
+#endif
+}
+
+int ut_flock_try(int fd)
+{
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			return ut_fail(UT_EBUSY, "locked by another process");
+		return ut_fail_errno(UT_EUNSUPPORTED, errno, "cannot flock");
+	}
+}
