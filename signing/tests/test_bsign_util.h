@@ -24,6 +24,8 @@ struct cs_identity *bs_identity(void);
  * reported with cr_expect and counted in the return value.
  */
 int bs_expect_valid(const char *path, int is_bundle, const struct cs_trust *trust);
+/* The same checks without reporting: how many failed. */
+int bs_count_invalid(const char *path, int is_bundle, const struct cs_trust *trust);
 
 /* Findings of cs_seal_verify_bundle (strict, deep) for the bundle at path, as "problem path" lines (malloc'd). */
 char *bs_seal_findings(const char *path, size_t *n);
@@ -36,5 +38,19 @@ void bs_sha256_file(const char *path, uint8_t out[32]);
 char *bs_list_files(const char *dir);
 /* How many regular files under a are byte-identical at the same path under b; *total receives their count. */
 size_t bs_count_identical(const char *a, const char *b, size_t *total);
+
+
+/* The demo bundle built into a fresh temp dir (build-demo.sh with UTMPATCH_BIN); returns ".../UTM.app". */
+char *bs_demo_build(void);
+/* Removes the temp dir of bs_demo_build (or of any path "<tmp>/X"); frees app. */
+void bs_demo_cleanup(char *app);
+
+/*
+ * The payload of the XML entitlements blob (slot 5) of the slice arch, from a
+ * bounded SuperBlob walk done here; NULL (and *len 0) when the slice has none.
+ */
+uint8_t *bs_entitlements_xml(const char *macho, const char *arch, size_t *len);
+/* Whether any slice's SuperBlob has a blob in slot `slot`. */
+int bs_has_slot(const char *macho, uint32_t slot);
 
 #endif
