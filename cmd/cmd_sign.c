@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "cs_bsign.h"
+#include "cs_bundle.h"
 #include "cs_cd.h"
 #include "cs_hash.h"
 #include "cs_pki.h"
@@ -43,13 +44,13 @@ static const char usage[] =
 	"  --key K.pem --cert C.pem [--chain CH.pem] [--password-file F]\n"
 	"                             sign with a certificate (CMS) instead of ad-hoc\n"
 	"  --anchors FILE             extra roots standing in for Apple's (sha256<TAB>name lines; test PKIs)\n"
-	"  --info-plist FILE          the bundle's Info.plist (slot -1 and the identifier)\n"
-	"  --resources FILE           the bundle's CodeResources (slot -3)\n"
-	"  --info-plist-hash HEX      slot -1 digest given directly (SHA-1 or SHA-256 by length)\n"
-	"  --resource-dir-hash HEX    slot -3 digest given directly\n"
+	"  --info-plist FILE          FILE only: its bundle's Info.plist (slot -1 and the identifier)\n"
+	"  --resources FILE           FILE only: its bundle's CodeResources (slot -3)\n"
+	"  --info-plist-hash HEX      FILE only: slot -1 digest given directly (SHA-1 or SHA-256 by length)\n"
+	"  --resource-dir-hash HEX    FILE only: slot -3 digest given directly\n"
 	"  --host-arch ARCH           slice whose metadata and UUID a universal file uses (default arm64)\n"
 	"  --signing-time SECONDS     CMS signingTime (default: now)\n"
-	"  -o OUT                     write the signed file to OUT\n"
+	"  -o OUT                     FILE only: write the signed file to OUT\n"
 	"\n"
 	"exit: 0 ok, 2 usage, 3 malformed input or refused\n";
 
@@ -198,6 +199,9 @@ static int parse(int argc, char **argv, struct sign_args *a)
 		return cmd_usage_error(usage, "sign: --chain/--password-file need an identity");
 	struct stat st;
 	a->bundle = stat(a->file, &st) == 0 && S_ISDIR(st.st_mode);
+	if (a->bundle && !cs_bundle_looks_like(a->file))
+		return cmd_usage_error(usage, "sign: '%s' is a directory but not a bundle (no Contents, Versions/Current "
+					      "or Info.plist)", a->file);
 	if (a->bundle && (a->out || a->info || a->resources || a->o.nslot_digests || a->o.linker_signed))
 		return cmd_usage_error(usage, "sign: -o, --info-plist, --resources, --info-plist-hash, "
 					      "--resource-dir-hash and --linker-signed are for single files, not bundles");
