@@ -7,7 +7,6 @@
 
 #include "cs_bsign_priv.h"
 #include "cs_bundle_priv.h"
-#include "cs_ent.h"
 #include "mo_file.h"
 #include "mo_format.h"
 #include "ut_bytes.h"
