@@ -145,6 +145,15 @@ void cs_bverify_result_release(struct cs_bverify_result *r);
 const char *cs_bverify_problem_text(enum cs_bverify_problem p);
 /* "bundle", "nested code", "embedded bundle", "framework version", "resource". */
 const char *cs_bverify_role_name(enum cs_bverify_role r);
+/*
+ * The top-level keys of a slice's entitlements (sorted by byte order), for
+ * audit tables: *keys is a malloc'd array of malloc'd strings (NULL and 0 when
+ * the slice has none); free with cs_bverify_keys_free.  Undecodable
+ * entitlements are UT_EMALFORMED.
+ */
+int cs_bverify_entitlement_keys(const struct cs_audit_slice *a, char ***keys, size_t *n);
+void cs_bverify_keys_free(char **keys, size_t n);
+
 /* The first failure reason of a component, or NULL when it is valid. */
 const struct cs_bverify_reason *cs_bverify_first_failure(const struct cs_bverify_component *c);
 

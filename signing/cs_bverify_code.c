@@ -43,8 +43,10 @@ void bv_hash_run(struct bv_ctx *x, size_t k)
 		h->msg = dup_msg();
 		return;
 	}
-	for (unsigned i = 0; i < n && !h->bad_type; i++)
-		if (memcmp(out[i], h->e->hash[types[i]], cs_hash_size(types[i])) != 0)
+	/* Name the strongest digest that differs (SHA-256 rather than SHA-1 when both do). */
+	for (unsigned i = 0; i < n; i++)
+		if (memcmp(out[i], h->e->hash[types[i]], cs_hash_size(types[i])) != 0 &&
+		    cs_hash_rank(types[i]) > cs_hash_rank(h->bad_type))
 			h->bad_type = types[i];
 }
 
