@@ -154,6 +154,8 @@ int cs_seal_build_bundle(struct cs_seal *out, const struct cs_bundle *b, const s
  * bytes, `hash2` 32, `hash3` 20, `hash4` 48, `cdhash` 20, `requirement` and
  * `symlink` strings, `optional` a boolean, one kind per entry (hash, symlink
  * or requirement).  Unknown keys are ignored.  Errors name the table and path.
+ * A binary plist is read through its XML form (libplist asserts on NUL
+ * characters in binary-plist keys; the XML round trip cuts them there).
  */
 int cs_seal_parse(struct cs_seal *s, const uint8_t *p, size_t len, const char *name);
 int cs_seal_read_file(struct cs_seal *s, const char *path);

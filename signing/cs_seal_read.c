@@ -135,12 +135,35 @@ static int read_table(struct cs_seal_files *t, plist_t dict, const char *what, i
 	return rc ? rc : cs_seal_files_sort(t, what);
 }
 
+/*
+ * codesign writes XML; a binary CodeResources is read through libplist's XML
+ * form.  libplist 2.2 asserts (aborts) when a dictionary key of a binary plist
+ * holds a NUL character and the key is read; its XML writer stops such keys at
+ * the NUL, so the re-parsed tree is safe to walk.
+ */
+static int via_xml(plist_t *root, const char *name)
+{
+	char *x = NULL;
+	uint32_t n = 0;
+	plist_to_xml(*root, &x, &n);
+	plist_free(*root);
+	*root = NULL;
+	if (!x)
+		return ut_fail(UT_ENOMEM, "'%s': cannot convert the binary plist", name);
+	int rc = ut_plist_parse(x, n, name, root, NULL);
+	free(x);
+	return rc;
+}
+
 int cs_seal_parse(struct cs_seal *s, const uint8_t *p, size_t len, const char *name)
 {
 	cs_seal_init(s);
 	plist_t root = NULL;
-	int rc = ut_plist_parse(p, len, name, &root, NULL);
+	enum ut_plist_format fmt;
+	int rc = ut_plist_parse(p, len, name, &root, &fmt);
 	if (rc)
+		return rc;
+	if (fmt == UT_PLIST_BINARY && (rc = via_xml(&root, name)) != 0)
 		return rc;
 	if (plist_get_node_type(root) != PLIST_DICT) {
 		plist_free(root);

@@ -423,7 +423,11 @@ int cs_rules_weak(const struct cs_rules *r, int version, char *why, size_t n)
 	return 0;
 }
 
-/* The UTF-16 ordering key of the code point at *p (advances p); -1 on invalid UTF-8. */
+/*
+ * The UTF-16 ordering key of the character at *p (advances p).  A byte that
+ * does not start a valid UTF-8 sequence is one token sorting after every
+ * character, so that the order stays total on any bytes.
+ */
 static long utf16_key(const unsigned char **pp)
 {
 	const unsigned char *p = *pp;
@@ -442,28 +446,30 @@ static long utf16_key(const unsigned char **pp)
 		cp = p[0] & 0x07;
 		extra = 3;
 	} else {
-		return -1;
+		goto invalid;
 	}
 	for (int i = 1; i <= extra; i++) {
 		if ((p[i] & 0xC0) != 0x80)
-			return -1;
+			goto invalid;
 		cp = cp << 6 | (p[i] & 0x3F);
 	}
+	if (cp > 0x10FFFF)
+		goto invalid;
 	*pp = p + 1 + extra;
 	/* Supplementary characters sort by their high surrogate (0xD800..0xDBFF), below 0xE000. */
 	if (cp >= 0x10000)
 		return (long)(0xD800 + ((cp - 0x10000) >> 10)) * 0x400 + (long)((cp - 0x10000) & 0x3FF);
 	return (long)cp * 0x400;
+invalid:
+	*pp = p + 1;
+	return (long)(0x110000 + p[0]) * 0x400;
 }
 
 int cs_plist_key_cmp(const char *a, const char *b)
 {
 	const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
 	while (*p && *q) {
-		const unsigned char *p0 = p, *q0 = q;
 		long x = utf16_key(&p), y = utf16_key(&q);
-		if (x < 0 || y < 0)
-			return strcmp((const char *)p0, (const char *)q0);
 		if (x != y)
 			return x < y ? -1 : 1;
 	}

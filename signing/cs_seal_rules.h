@@ -106,7 +106,8 @@ int cs_rules_weak(const struct cs_rules *r, int version, char *why, size_t n);
 
 /*
  * Apple's key order in a written dictionary (CFString literal comparison:
- * UTF-16 code units; for ASCII the byte order).  Invalid UTF-8 compares bytewise.
+ * UTF-16 code units; for ASCII the byte order).  Bytes that are not UTF-8
+ * sort after every character, one by one (a total order on any input).
  */
 int cs_plist_key_cmp(const char *a, const char *b);
 

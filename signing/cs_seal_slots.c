@@ -69,8 +69,8 @@ static int check_exec(const char *exec, struct slot_input *in, unsigned nin, str
 	}
 	for (uint32_t i = 0; i < f->nslices && !rc; i++) {
 		const struct mo_slice *s = &f->slices[i];
-		char arch[32];
-		mo_arch_name(s->cputype, s->cpusubtype, arch);
+		char buf[32];
+		const char *arch = mo_arch_name(s->cputype, s->cpusubtype, buf);
 		struct cs_slice_layout lay;
 		struct cs_embedded e;
 		if ((rc = cs_slice_layout_read(&lay, f, s)) != 0 || (rc = cs_embedded_load(&e, f, s, &lay)) != 0) {
