@@ -70,9 +70,10 @@ static int table_to_plist(const struct cs_seal_files *t, int v1, plist_t *out)
 		qsort(order, n, sizeof(*order), entry_ptr_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (v1 && !(order[i]->hash_mask & (1u << CS_HASHTYPE_SHA1))) {
+			int rc = ut_fail(UT_EINVAL, "files entry '%s' has no SHA-1 hash", order[i]->path);
 			free(order);
 			plist_free(d);
-			return ut_fail(UT_EINVAL, "files entry '%s' has no SHA-1 hash", order[i]->path);
+			return rc;
 		}
 		plist_t v = v1 ? entry_v1(order[i]) : entry_v2(order[i]);
 		if (!v)

@@ -355,7 +355,9 @@ Test(seal_build, refusals)
 	/* A fifo where the rules select a file. */
 	char *fifo = tb_join(app, "Contents/Resources/fifo");
 	cr_assert_eq(mkfifo(fifo, 0644), 0);
-	unlink(tb_join(app, "Contents/Frameworks/libhelper.dylib"));
+	char *lib = tb_join(app, "Contents/Frameworks/libhelper.dylib");
+	unlink(lib);
+	free(lib);
 	cr_expect_eq(cs_seal_build_bundle(&s, b, &o), UT_EUNSUPPORTED);
 	cr_expect(strstr(ut_errmsg(), "not a regular file, directory or symlink"), "%s", ut_errmsg());
 	free(fifo);
