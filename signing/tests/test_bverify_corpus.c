@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cs_bverify.h"
+#include "cs_seal.h"
 #include "test_bverify_util.h"
 #include "tsupport.h"
 #include "tsupport_bundle.h"
@@ -295,4 +296,79 @@ Test(bverify_corpus, not_a_bundle_could_not_run)
 	cr_expect_neq(cs_bverify_bundle(&r, missing, NULL), 0);
 	cs_bverify_result_release(&r);
 	free(missing);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The set of "<problem> <path>" file findings of the top component, sorted, one per line. */
+static void ours(const struct cs_bverify_result *r, char *out, size_t n)
+{
+	const struct cs_bverify_component *c = tbv_comp(r, "");
+	char *lines[256];
+	size_t k = 0;
+	for (size_t i = 0; i < c->nreasons && k < 256; i++) {
+		enum cs_bverify_problem p = c->reasons[i].problem;
+		if (p == CS_BV_FILE_ADDED || p == CS_BV_FILE_MISSING || p == CS_BV_FILE_MODIFIED)
+			lines[k++] = tsupport_printf("%s %s", c->reasons[i].text, c->reasons[i].path);
+	}
+	qsort(lines, k, sizeof(*lines), cmp_str);
+	out[0] = '\0';
+	for (size_t i = 0; i < k; i++) {
+		snprintf(out + strlen(out), n - strlen(out), "%s\n", lines[i]);
+		free(lines[i]);
+	}
+}
+
+static void theirs(const char *bundle, char *out, size_t n)
+{
+	struct cs_bundle *b = NULL;
+	cr_assert_eq(cs_bundle_open(bundle, &b), 0, "%s", ut_errmsg());
+	struct cs_seal_report rep = { 0 };
+	struct cs_seal_verify_opts o = { 0 };
+	cr_assert_eq(cs_seal_verify_bundle(b, &o, "", &rep), 0, "%s", ut_errmsg());
+	char *lines[256];
+	size_t k = 0;
+	for (size_t i = 0; i < rep.n && k < 256; i++) {
+		enum cs_seal_problem p = rep.v[i].problem;
+		if (p == CS_SEAL_ADDED || p == CS_SEAL_MISSING || p == CS_SEAL_MODIFIED)
+			lines[k++] = tsupport_printf("%s %s", cs_seal_problem_text(p), rep.v[i].path);
+	}
+	qsort(lines, k, sizeof(*lines), cmp_str);
+	out[0] = '\0';
+	for (size_t i = 0; i < k; i++) {
+		snprintf(out + strlen(out), n - strlen(out), "%s\n", lines[i]);
+		free(lines[i]);
+	}
+	cs_seal_report_release(&rep);
+	cs_bundle_free(b);
+}
+
+/*
+ * The parallel seal comparison here and the seal module's cs_seal_verify_bundle
+ * find the same files added, missing and modified (v2 and v1 seals, symlinks).
+ */
+Test(bverify_corpus, file_findings_agree_with_cs_seal_verify_bundle)
+{
+	static const char *const all[] = { TSB_SPARKLE, TSB_NOTIFIER, TSB_GROWL };
+	for (size_t i = 0; i < 3; i++) {
+		char *b = tsb_copy_corpus(all[i], tmp);
+		/* damage: of the files but Info.plist, every fifth removed and every other third modified; two added */
+		char *cmd = tsupport_printf(
+			"cd '%s' && n=0; for f in $(find . -type f ! -path '*/_CodeSignature/*' ! -name Info.plist | LC_ALL=C sort); do "
+			"n=$((n+1)); if [ $((n %% 5)) -eq 0 ]; then rm \"$f\"; elif [ $((n %% 3)) -eq 0 ]; then "
+			"printf x >> \"$f\"; fi; done; d=$(dirname \"$(find . -name Info.plist | head -n 1)\"); "
+			"echo new > \"$d/added-one.txt\"; mkdir -p \"$d/added.lproj\" && echo new > \"$d/added.lproj/x.strings\"",
+			b);
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+		free(cmd);
+		struct cs_bverify_result r;
+		tbv_verify(&r, b, 0, NULL);
+		static char a[16384], t[16384];
+		ours(&r, a, sizeof(a));
+		theirs(b, t, sizeof(t));
+		cr_expect(a[0], "%s: no findings", all[i]);
+		cr_expect_str_eq(a, t, "%s:\nours:\n%s\ncs_seal_verify_bundle:\n%s", all[i], a, t);
+		cs_bverify_result_release(&r);
+		free(b);
+	}
 }
