@@ -131,8 +131,8 @@ static void text_report(const char *bundle, const struct cs_bverify_result *r, c
 		for (size_t k = 0; k < n; k++)
 			if (strlen(v[k].cols[i]) > width[i])
 				width[i] = strlen(v[k].cols[i]);
-		if (width[i] > 60)
-			width[i] = 60;
+		if (width[i] > 100) /* longer cells push their row out rather than every row */
+			width[i] = 100;
 	}
 	for (int i = 0; i < 7; i++)
 		printf("%-*s  ", (int)width[i], head[i]);
