@@ -1,0 +1,169 @@
+/* ut_install_util.c - paths, strings, lists and file hashing for the install module. */
+#define _POSIX_C_SOURCE 200809L
+#include "ut_install_util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cs_hash.h"
+#include "mo_file.h"
+#include "ut_bytes.h"
+#include "ut_file.h"
+
+char *ui_printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	char *s = n < 0 ? NULL : malloc((size_t)n + 1);
+	if (!s) {
+		ut_fail(UT_ENOMEM, "out of memory");
+		return NULL;
+	}
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+char *ui_join(const char *a, const char *b)
+{
+	if (!a[0])
+		return ui_strdup(b);
+	if (!b[0])
+		return ui_strdup(a);
+	return ui_printf("%s/%s", a, b);
+}
+
+char *ui_strdup(const char *s)
+{
+	if (!s)
+		return NULL;
+	char *d = strdup(s);
+	if (!d)
+		ut_fail(UT_ENOMEM, "out of memory");
+	return d;
+}
+
+int ui_strv_take(struct ui_strv *l, char *s)
+{
+	if (!s)
+		return ut_fail(UT_ENOMEM, "out of memory");
+	char **slot = ui_vec_push((void **)&l->v, &l->n, &l->cap, sizeof(char *));
+	if (!slot) {
+		free(s);
+		return UT_ENOMEM;
+	}
+	*slot = s;
+	return 0;
+}
+
+int ui_strv_add(struct ui_strv *l, const char *s) { return ui_strv_take(l, strdup(s)); }
+
+int ui_strv_has(const struct ui_strv *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+void ui_strv_release(struct ui_strv *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+void *ui_vec_push(void **v, size_t *n, size_t *cap, size_t elem)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? 2 * *cap : 8;
+		if (c > ((size_t)-1) / elem) {
+			ut_fail(UT_ENOMEM, "out of memory");
+			return NULL;
+		}
+		void *p = realloc(*v, c * elem);
+		if (!p) {
+			ut_fail(UT_ENOMEM, "out of memory");
+			return NULL;
+		}
+		*v = p;
+		*cap = c;
+	}
+	char *item = (char *)*v + *n * elem;
+	memset(item, 0, elem);
+	(*n)++;
+	return item;
+}
+
+int ui_sha256_file(const char *path, char out[65], uint64_t *size)
+{
+	struct ut_src s;
+	int rc = ut_src_open(&s, path);
+	if (rc)
+		return rc;
+	unsigned type = CS_HASHTYPE_SHA256;
+	uint8_t md[1][CS_HASH_MAX_SIZE];
+	rc = cs_hash_src(&s, 0, s.size, &type, 1, md);
+	if (!rc) {
+		ut_hex(out, md[0], CS_SHA256_LEN);
+		if (size)
+			*size = s.size;
+	}
+	ut_src_release(&s);
+	return rc;
+}
+
+int ui_same_bytes(const char *a, const char *b)
+{
+	struct stat sa, sb;
+	if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+		return 0;
+	if (!S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode) || sa.st_size != sb.st_size)
+		return 0;
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	int same = fa && fb ? 1 : -1;
+	if (same < 0)
+		ut_fail_errno(UT_EIO, errno, "cannot read '%s'", fa ? b : a);
+	static const size_t chunk = 1u << 16;
+	char *ba = malloc(chunk), *bb = malloc(chunk);
+	if (same == 1 && (!ba || !bb))
+		same = ut_fail(UT_ENOMEM, "out of memory");
+	while (same == 1) {
+		size_t na = fread(ba, 1, chunk, fa), nb = fread(bb, 1, chunk, fb);
+		if (na != nb || memcmp(ba, bb, na) != 0)
+			same = 0;
+		else if (na < chunk)
+			break;
+	}
+	if (same == 1 && (ferror(fa) || ferror(fb)))
+		same = ut_fail(UT_EIO, "cannot read '%s' or '%s'", a, b);
+	free(ba);
+	free(bb);
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return same;
+}
+
+double ui_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void ui_arch(const struct mo_slice *s, char out[32])
+{
+	char buf[32];
+	snprintf(out, 32, "%s", mo_arch_name(s->cputype, s->cpusubtype, buf));
+}

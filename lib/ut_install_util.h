@@ -1,0 +1,47 @@
+/*
+ * ut_install_util.h - small helpers shared by ut_utmapp*.c and ut_install*.c
+ * (paths, strings, lists, hashing a file); not API.
+ */
+#ifndef UT_INSTALL_UTIL_H
+#define UT_INSTALL_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ut_err.h"
+
+/* malloc'd printf; NULL (with a recorded UT_ENOMEM message) on failure. */
+char *ui_printf(const char *fmt, ...) UT_PRINTF(1, 2);
+/* a + "/" + b; an empty a or b gives a copy of the other. */
+char *ui_join(const char *a, const char *b);
+/* strdup that records UT_ENOMEM; NULL in gives NULL without error. */
+char *ui_strdup(const char *s);
+
+/* A growable list of malloc'd strings. */
+struct ui_strv {
+	char **v;
+	size_t n, cap;
+};
+/* Appends a copy of s. */
+int ui_strv_add(struct ui_strv *l, const char *s);
+/* Takes ownership of s (freed on failure). */
+int ui_strv_take(struct ui_strv *l, char *s);
+int ui_strv_has(const struct ui_strv *l, const char *s);
+void ui_strv_release(struct ui_strv *l);
+
+/* Grows a vector of elem-size items to hold one more; zeroes the new item, returns it or NULL (UT_ENOMEM). */
+void *ui_vec_push(void **v, size_t *n, size_t *cap, size_t elem);
+
+/* Lowercase hex SHA-256 of a whole file (streamed). */
+int ui_sha256_file(const char *path, char out[65], uint64_t *size);
+/* 1 when both regular files have the same bytes, 0 when not (a missing file differs); negative on I/O errors. */
+int ui_same_bytes(const char *a, const char *b);
+
+/* The name of a slice's architecture into out[32] ("arm64", "x86_64"). */
+struct mo_slice;
+void ui_arch(const struct mo_slice *s, char out[32]);
+
+/* Seconds on a monotonic clock. */
+double ui_now(void);
+
+#endif
