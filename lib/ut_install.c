@@ -2,7 +2,9 @@
 #define _XOPEN_SOURCE 700
 #include "ut_install.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +14,8 @@
 #include <unistd.h>
 
 #include "ut_install_int.h"
+
+#define STAGE_PREFIX "utmpatch-stage-"
 
 const char *ut_inst_problem_kind_name(enum ut_inst_problem_kind k)
 {
@@ -129,12 +133,38 @@ char *ui_stage_path(struct ut_install *in, const char *what, const char *rel)
 	return p;
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw);
+
+/* Staging directories of runs that were killed: "utmpatch-stage-<pid>-XXXXXX" whose pid is gone. */
+static void sweep_stale(const char *base)
+{
+	DIR *d = opendir(base);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, STAGE_PREFIX, strlen(STAGE_PREFIX)) != 0)
+			continue;
+		char *end;
+		long pid = strtol(de->d_name + strlen(STAGE_PREFIX), &end, 10);
+		if (pid <= 0 || *end != '-' || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		char *p = ui_join(base, de->d_name);
+		if (p)
+			nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		free(p);
+	}
+	closedir(d);
+}
+
 static int make_stage(struct ut_install *in)
 {
 	const struct ut_install_opts *o = in->opts;
 	const char *base = o->work_dir ? o->work_dir : o->state_dir;
 	int rc = mkdirs(base, 0700);
-	char *tmpl = rc ? NULL : ui_printf("%s/utmpatch-stage-XXXXXX", base);
+	if (!rc)
+		sweep_stale(base);
+	char *tmpl = rc ? NULL : ui_printf("%s/" STAGE_PREFIX "%ld-XXXXXX", base, (long)getpid());
 	if (!rc && !tmpl)
 		rc = UT_ENOMEM;
 	if (!rc && !mkdtemp(tmpl))
