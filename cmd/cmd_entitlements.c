@@ -260,7 +260,7 @@ static int restore(struct ents_args *a, struct env *e, const struct ut_utmapp *a
 				    : in->applied                              ? UT_RESULT_APPLIED
 									       : UT_RESULT_NOTHING;
 	char *err = rc && res != UT_RESULT_REFUSED ? strdup(ut_errmsg()) : NULL;
-	if (in && in->app) {
+	if (in && (in->app || res == UT_RESULT_REFUSED)) {
 		if (a->json) {
 			print_json(app, r, in, res, err);
 		} else {

@@ -259,7 +259,7 @@ int cmd_install(int argc, char **argv)
 	if (!rc && !a.o.dry_run)
 		rc = ut_install_apply(in);
 	int code = EXIT_OK;
-	if (in && (in->app || rc == 0)) {
+	if (in && (in->app || rc == 0 || (rc == UT_EREFUSED && in->nproblems))) {
 		enum ut_report_result res = rc == UT_EREFUSED && in->nproblems ? UT_RESULT_REFUSED
 					    : rc                              ? UT_RESULT_FAILED
 					    : a.o.dry_run                     ? UT_RESULT_PLANNED

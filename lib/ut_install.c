@@ -196,15 +196,18 @@ static int state_problems(struct ut_install *in)
 	return 0;
 }
 
-static int running_problems(struct ut_install *in)
+/* A QEMULauncher of the bundle at app (as the profile places it) that is running. */
+static int running_problems(struct ut_install *in, const char *app)
 {
-	const struct ut_utmapp_comp *l = &in->app->v[in->app->launcher];
-	char *path = ui_join(in->app->path, l->exec_rel);
+	const struct ut_component *l = ut_profiles_qemu_loader(in->profiles);
+	if (!l || !l->executable)
+		return 0;
+	char *path = ui_join(app, l->executable);
 	long pids[8];
 	size_t n = 0;
 	int rc = path ? ui_running(path, pids, 8, &n) : UT_ENOMEM;
 	if (!rc && n)
-		rc = ui_problem(in, UT_IP_RUNNING, NULL, l->exec_rel,
+		rc = ui_problem(in, UT_IP_RUNNING, NULL, l->executable,
 				"QEMULauncher of this bundle is running (pid %ld%s): shut down its VMs and quit UTM first",
 				pids[0], n > 1 ? " and others" : "");
 	free(path);
@@ -231,13 +234,16 @@ int ui_new(struct ut_install **out, const struct ut_install_opts *o, const struc
 	if (o->dylib && !(in->dylib = ui_strdup(o->dylib)))
 		return UT_ENOMEM;
 	const char *host = o->host_arch ? o->host_arch : o->need_arch ? o->need_arch : "arm64";
-	int rc = ut_utmapp_open(&in->app, o->app, p, host);
+	/* First: nothing is read from a bundle whose QEMU is running. */
+	int rc = o->check_processes ? running_problems(in, o->app) : 0;
+	if (!rc && in->nproblems)
+		return ut_fail(UT_EREFUSED, "refused: the bundle is in use");
+	if (!rc)
+		rc = ut_utmapp_open(&in->app, o->app, p, host);
 	if (!rc)
 		rc = ut_state_inspect(&in->state, o->state_dir, in->app->path);
 	if (!rc)
 		rc = state_problems(in);
-	if (!rc && o->check_processes)
-		rc = running_problems(in);
 	if (!rc)
 		rc = make_stage(in);
 	in->times.check += ui_now() - t0;

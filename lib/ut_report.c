@@ -40,6 +40,8 @@ static const char *comp_path(const struct ut_install *in, const struct ut_inst_c
 static void text_head(struct ut_buf *b, const struct ut_install *in)
 {
 	const struct ut_utmapp *a = in->app;
+	if (!a)
+		return;
 	ut_buf_printf(b, "UTM.app: %s (version %s, build %s), state: %s\n", a->path, a->version ? a->version : "?",
 		      a->build ? a->build : "?", ut_state_name(in->state.state));
 	if (in->dylib)
