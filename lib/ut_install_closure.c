@@ -400,6 +400,13 @@ int ui_closure_restore(struct ut_install *in)
 	ut_ents_report_release(&er);
 	if (!rc)
 		rc = add_ancestors(in);
+	/* Inside-out: deeper components first (a stable insertion sort; the closure is small). */
+	for (size_t i = 1; !rc && i < in->nclosure; i++)
+		for (size_t k = i; k > 0 && depth_of(a, in->closure[k].comp) > depth_of(a, in->closure[k - 1].comp); k--) {
+			struct ut_inst_comp t = in->closure[k];
+			in->closure[k] = in->closure[k - 1];
+			in->closure[k - 1] = t;
+		}
 	if (!rc)
 		rc = plan_rest(in, &ps, 0);
 	if (!rc)
