@@ -1,44 +1,93 @@
 #!/bin/sh
-# demo.sh BUILD - the utmpatch story on what exists so far.
-# Today: a user's QEMU dylib built against UTM's sysroot has absolute install
-# names; utmpatch rewrites them to UTM's @rpath framework form, all slices at
-# once, atomically, keeping the linker signature valid -- and refuses edits that
-# do not fit instead of corrupting the file.
+# demo.sh BUILD - the utmpatch story on BUILD/demo/UTM.app (a stand-in for the
+# official, Developer-ID-signed UTM 5.0.3; `make demo-bundle`).
+#
+# A user built their own QEMU against UTM's sysroot: the dylib carries absolute
+# sysroot install names and a linker signature.  utmpatch plans the install
+# (--dry-run), installs it (install names, load check, signing closure,
+# entitlements, one journaled transaction), the result is audited and verified
+# deep+strict, `status` says what was done, and `rollback` returns the bundle
+# to its pristine bytes - which the demo checks byte for byte.
+#
+# The demo bundle is signed with a TEST-ONLY Developer ID (testdata/keys), so
+# verifying it needs that test root as an anchor (--anchors); a real UTM.app
+# chains to Apple's roots, which utmpatch knows.
 set -eu
 build=${1:-build}
-bin=$build/utmpatch
-work=$(mktemp -d)
+root=$(pwd)
+bin=$root/$build/utmpatch
+app=$root/$build/demo/UTM.app
+anchors=$root/testdata/keys/roots.tsv
+work=$(mktemp -d "${TMPDIR:-/tmp}/utmpatch-demo.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+state=$work/state
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+run() { printf '$ %s\n' "$*" | sed "s|$work|\$WORK|g; s|$root/||g"; "$@"; }
+show() { sed "s|$work|\$WORK|g; s|$root/||g"; }
 
-make -s fixtures
-cp "$build/fixtures/qemu-fat.dylib" "$work/libqemu-aarch64-softmmu.dylib"
-dylib=$work/libqemu-aarch64-softmmu.dylib
-
-say "1. The custom QEMU build: universal, absolute sysroot install names"
-run "$bin" macho deps "$dylib"
-
-say "2. Rewrite every sysroot dependency to UTM's framework form and set UTM's id (one plan, all slices)"
-set -- --id @rpath/qemu-aarch64-softmmu.framework/qemu-aarch64-softmmu
-for arch in arm64 x86_64; do
-	for n in $("$bin" macho deps "$dylib" | sed -n "s|^\t/Users/x/UTM/sysroot-macOS-$arch/lib/lib\([^ ]*\)\.dylib (.*|\1|p" | sort -u); do
-		set -- "$@" --change "/Users/x/UTM/sysroot-macOS-$arch/lib/lib$n.dylib" "@rpath/$n.framework/Versions/A/$n"
-	done
-done
-run "$bin" macho edit "$dylib" "$@"
-run "$bin" macho deps "$dylib"
-
-say "3. The arm64 linker signature was regenerated (identifier = file name), like llvm-install-name-tool"
-"$bin" macho info "$dylib" | grep -E '^slice|signature:'
-
-say "4. An edit that does not fit the header padding is refused, the file untouched"
-cp "$build/fixtures/arm64-tight" "$work/tight"
-before=$(sha256sum "$work/tight" | cut -d' ' -f1)
-if "$bin" macho edit "$work/tight" --add-rpath "@executable_path/../../../../../../../Frameworks"; then
-	echo "demo: expected a refusal" >&2; exit 1
+if [ ! -d "$app" ]; then
+	say "0. Building the demo UTM.app (make demo-bundle)"
+	sh testdata/demo/build-demo.sh "$build/demo"
 fi
-after=$(sha256sum "$work/tight" | cut -d' ' -f1)
-[ "$before" = "$after" ] && echo "(input unchanged: sha256 $after)"
 
-say "Next: signing, the demo UTM.app, install/rollback (see the issues)"
+# A snapshot of every path, kind, mode, symlink target and file hash.
+snapshot() {
+	(cd "$1" && find . -printf '%p %y %m %l\n' | LC_ALL=C sort &&
+		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+}
+snapshot "$app" >"$work/before"
+cp -a "$app" "$work/pristine.app"
+
+say "1. A custom QEMU built against UTM's sysroot (absolute install names, arm64 only)"
+recipes=$root/testdata/recipes
+(
+	cd "$work"
+	# shellcheck source=testdata/recipes/common.sh
+	. "$recipes/common.sh"
+	sr=/Users/x/UTM/sysroot-macOS-arm64/lib
+	build_stubs arm64 obj sysroot/lib >/dev/null
+	cc arm64 "$src/qemu.c" obj/qemu.o
+	# shellcheck disable=SC2046
+	link arm64 libqemu-aarch64-softmmu.dylib -dylib -install_name "$sr/libqemu-aarch64-softmmu.dylib" \
+		-current_version 10.0.3 -compatibility_version 1.0.0 -headerpad_max_install_names obj/qemu.o \
+		$(stub_paths sysroot/lib)
+)
+dylib=$work/libqemu-aarch64-softmmu.dylib
+run "$bin" macho deps "$dylib" | show | head -6
+echo "	..."
+
+say "2. The plan (--dry-run): install names, slices, load check, signing closure, entitlements, files"
+run "$bin" install "$dylib" --app "$app" --state-dir "$state" --sysroot "$work/sysroot/lib" \
+	--allow-missing-arch --anchors "$anchors" --dry-run | show
+snapshot "$app" >"$work/after-dry-run"
+cmp -s "$work/before" "$work/after-dry-run" && echo "(the bundle is unchanged after the dry run)"
+
+say "3. Install"
+run "$bin" install "$dylib" --app "$app" --state-dir "$state" --allow-missing-arch --anchors "$anchors" |
+	show | sed -n '/^files changed/,$p'
+
+say "4. Audit: every Mach-O of the bundle, its signature and verdict"
+run "$bin" audit "$app" --anchors "$anchors" | show | cut -c1-160
+
+say "5. Verify --deep --strict"
+run "$bin" verify --deep --strict --anchors "$anchors" "$app" | show
+
+say "6. What QEMULauncher now carries (pristine set - vm.networking + disable-library-validation)"
+run "$bin" entitlements --app "$app" | show | sed -n '/^QEMULauncher.app/,/^$/p'
+
+say "7. Status"
+run "$bin" status --app "$app" --state-dir "$state" | show
+
+say "8. Rollback"
+run "$bin" rollback --app "$app" --state-dir "$state" | show
+
+say "9. Byte for byte"
+snapshot "$app" >"$work/after"
+if cmp -s "$work/before" "$work/after" && diff -r "$work/pristine.app" "$app" >/dev/null; then
+	echo "UTM.app is byte-identical to before the install: $(wc -l <"$work/after") paths and hashes, diff -r clean"
+else
+	echo "demo: the rollback is NOT byte-identical" >&2
+	diff "$work/before" "$work/after" | head -20 >&2
+	exit 1
+fi
+run "$bin" status --app "$app" --state-dir "$state" | show
