@@ -205,6 +205,7 @@ struct ut_inst_file {
 struct ut_inst_times {
 	double check;          /* reading the bundle, load check, entry points (seconds) */
 	double rewrite;        /* install names and the universal merge */
+	double hash;           /* sha256 of the dylib, staged files compared with and hashed against the bundle's */
 	double sign;           /* the framework's code signature (page hashing) */
 	double reseal;         /* seals and signatures of the other components */
 	double backup;         /* compressed backups of every changed file */

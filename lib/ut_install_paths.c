@@ -374,6 +374,9 @@ int ui_plan_dylib(struct ut_install *in)
 	in->priv = p;
 	struct mach dy;
 	int rc = ui_sha256_file(in->dylib, in->dylib_sha256, &in->dylib_size);
+	double th = ui_now();
+	in->times.hash += th - t0;
+	t0 = th;
 	if (!rc)
 		rc = mach_open(&dy, in->dylib);
 	if (rc)

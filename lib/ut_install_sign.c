@@ -272,8 +272,10 @@ int ui_stage_sign(struct ut_install *in)
 	int rc = 0;
 	for (size_t i = 0; !rc && i < in->nclosure; i++)
 		rc = stage_comp(&s, &in->closure[i]);
+	double t0 = ui_now();
 	if (!rc)
 		rc = list_changes(&s);
+	in->times.hash += ui_now() - t0;
 	for (size_t i = 0; i < s.ndone; i++) {
 		free(s.done[i].abs);
 		free(s.done[i].requirement);

@@ -157,9 +157,10 @@ int ut_report_install_text(struct ut_buf *b, const struct ut_install *in, enum u
 		ut_buf_printf(b, "\n%s: %zu file%s replaced, verified (--deep --strict%s), committed (transaction %s)\n",
 			      in->restore ? "restored" : "installed", in->nfiles, in->nfiles == 1 ? "" : "s",
 			      in->minimal ? ", framework only" : "", in->txn_id ? in->txn_id : "?");
-		ut_buf_printf(b, "time: %.3f s (check %.3f, rewrite %.3f, sign %.3f, reseal %.3f, backup %.3f, apply %.3f, "
-				 "verify %.3f, commit %.3f)\n",
-			      t->total, t->check, t->rewrite, t->sign, t->reseal, t->backup, t->apply, t->verify, t->commit);
+		ut_buf_printf(b, "time: %.3f s (check %.3f, rewrite %.3f, hash %.3f, sign %.3f, reseal %.3f, backup %.3f, "
+				 "apply %.3f, verify %.3f, commit %.3f)\n",
+			      t->total, t->check, t->rewrite, t->hash, t->sign, t->reseal, t->backup, t->apply, t->verify,
+			      t->commit);
 		break;
 	case UT_RESULT_NOTHING:
 		ut_buf_printf(b, "\nnothing to change\n");
@@ -356,8 +357,10 @@ static void json_times(struct ut_json *j, const struct ut_inst_times *t)
 {
 	ut_json_key(j, "timings_ms");
 	ut_json_obj(j);
-	const double v[] = { t->check, t->rewrite, t->sign, t->reseal, t->backup, t->apply, t->verify, t->commit, t->total };
-	static const char *const k[] = { "check", "rewrite", "sign", "reseal", "backup", "apply", "verify", "commit", "total" };
+	const double v[] = { t->check, t->rewrite, t->hash, t->sign, t->reseal, t->backup, t->apply, t->verify, t->commit,
+			     t->total };
+	static const char *const k[] = { "check", "rewrite", "hash", "sign", "reseal", "backup", "apply", "verify", "commit",
+					 "total" };
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		ut_json_kuint(j, k[i], (uint64_t)(v[i] * 1000.0 + 0.5));
 	ut_json_end(j);
