@@ -224,6 +224,19 @@ static int run(struct ut_install *in, struct ut_txn *t)
 	return rc;
 }
 
+/* macOS refuses writes into an app of another team with EPERM unless the terminal may manage apps. */
+static const char *permission_hint(const char *msg)
+{
+#ifdef __APPLE__
+	if (msg && strstr(msg, "Operation not permitted"))
+		return " - macOS protects apps signed by another team: allow your terminal under System Settings > "
+		       "Privacy & Security > App Management (or Full Disk Access), then run again";
+#else
+	(void)msg;
+#endif
+	return "";
+}
+
 int ut_install_apply(struct ut_install *in)
 {
 	if (in->dry_run || in->nproblems)
@@ -243,8 +256,10 @@ int ut_install_apply(struct ut_install *in)
 	struct ut_txn_opts to = { .what = what, .tool_version = o->tool_version, .fail_after = o->fail_after,
 				  .force = o->force };
 	struct ut_txn *t = NULL;
-	if ((rc = ut_txn_begin(&t, o->state_dir, in->app->path, &to)) != 0)
-		return rc;
+	if ((rc = ut_txn_begin(&t, o->state_dir, in->app->path, &to)) != 0) {
+		const char *hint = permission_hint(ut_errmsg());
+		return hint[0] ? ut_ctx(rc, "%s", hint + 3) : rc;
+	}
 	if (!(in->txn_id = ui_strdup(ut_txn_id(t))))
 		rc = UT_ENOMEM;
 	if (!rc)
@@ -256,7 +271,7 @@ int ut_install_apply(struct ut_install *in)
 		int arc = ut_txn_abort(t);
 		if (!arc) {
 			in->rolled_back = 1;
-			ut_fail(rc, "%s (undone: the bundle is as it was before)", msg ? msg : "");
+			ut_fail(rc, "%s%s (undone: the bundle is as it was before)", msg ? msg : "", permission_hint(msg));
 		} else {
 			char *amsg = ui_strdup(ut_errmsg());
 			ut_fail(rc, "%s; undoing it failed too (%s): run 'utmpatch rollback'", msg ? msg : "",
