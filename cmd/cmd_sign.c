@@ -1,4 +1,4 @@
-/* cmd_sign.c - `utmpatch sign`: sign a Mach-O file as `codesign --force --sign` does. */
+/* cmd_sign.c - `utmpatch sign`: sign a Mach-O file or a bundle as `codesign --force --sign` does. */
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "cs_bsign.h"
+#include "cs_bundle.h"
 #include "cs_cd.h"
 #include "cs_hash.h"
 #include "cs_pki.h"
@@ -17,10 +19,19 @@
 
 static const char usage[] =
 	"usage: utmpatch sign [options] FILE\n"
+	"       utmpatch sign [options] BUNDLE [--nested] [--component-entitlements REL=FILE]...\n"
 	"\n"
 	"Signs a Mach-O file (thin or universal) the way `codesign --force --sign` does:\n"
 	"ad-hoc unless an identity is given; in place (atomic) unless -o.\n"
+	"A BUNDLE (an .app, .xpc, .appex, a framework or its Versions/A) is sealed\n"
+	"(_CodeSignature/CodeResources) and its main executable signed with it; --identifier\n"
+	"and --entitlements apply to the bundle's own executable only.\n"
 	"\n"
+	"  --nested                   sign all nested code first, inside-out; each component keeps\n"
+	"                             its identifier and entitlements (without: sealed as it is)\n"
+	"  --component-entitlements REL=FILE\n"
+	"                             entitlements for one nested component, REL relative to the\n"
+	"                             bundle (Contents/MacOS/utmctl); FILE '-': none (repeatable)\n"
 	"  --identifier ID            identifier (default: preserved, Info.plist, or the file name)\n"
 	"  --entitlements FILE        entitlements plist (XML + DER blobs, executables only)\n"
 	"  --runtime                  hardened runtime (flag 0x10000, runtime version = SDK)\n"
@@ -33,20 +44,25 @@ static const char usage[] =
 	"  --key K.pem --cert C.pem [--chain CH.pem] [--password-file F]\n"
 	"                             sign with a certificate (CMS) instead of ad-hoc\n"
 	"  --anchors FILE             extra roots standing in for Apple's (sha256<TAB>name lines; test PKIs)\n"
-	"  --info-plist FILE          the bundle's Info.plist (slot -1 and the identifier)\n"
-	"  --resources FILE           the bundle's CodeResources (slot -3)\n"
-	"  --info-plist-hash HEX      slot -1 digest given directly (SHA-1 or SHA-256 by length)\n"
-	"  --resource-dir-hash HEX    slot -3 digest given directly\n"
+	"  --info-plist FILE          FILE only: its bundle's Info.plist (slot -1 and the identifier)\n"
+	"  --resources FILE           FILE only: its bundle's CodeResources (slot -3)\n"
+	"  --info-plist-hash HEX      FILE only: slot -1 digest given directly (SHA-1 or SHA-256 by length)\n"
+	"  --resource-dir-hash HEX    FILE only: slot -3 digest given directly\n"
 	"  --host-arch ARCH           slice whose metadata and UUID a universal file uses (default arm64)\n"
 	"  --signing-time SECONDS     CMS signingTime (default: now)\n"
-	"  -o OUT                     write the signed file to OUT\n"
+	"  -o OUT                     FILE only: write the signed file to OUT\n"
 	"\n"
 	"exit: 0 ok, 2 usage, 3 malformed input or refused\n";
+
+#define MAX_COMPONENT_ENTS 256
 
 struct sign_args {
 	const char *file, *out, *entitlements, *p12, *key, *cert, *chain, *password, *anchors, *info, *resources;
 	struct cs_sign_opts o;
 	struct cs_slot_digest digests[CS_SIGN_MAX_SLOT_DIGESTS];
+	int bundle, nested;
+	const char *comp[MAX_COMPONENT_ENTS]; /* REL=FILE as given */
+	size_t ncomp;
 };
 
 static int hex_digest(const char *hex, unsigned slot, struct sign_args *a)
@@ -152,6 +168,15 @@ static int parse(int argc, char **argv, struct sign_args *a)
 		} else if (cmd_is(arg, "--info-plist-hash") || cmd_is(arg, "--resource-dir-hash")) {
 			if (hex_digest(v, cmd_is(arg, "--info-plist-hash") ? CSSLOT_INFOSLOT : CSSLOT_RESOURCEDIR, a))
 				return cmd_usage_error(usage, "sign: %s needs 40 or 64 hex digits", arg);
+		} else if (cmd_is(arg, "--component-entitlements")) {
+			if (!(v = cmd_value(argc, argv, &i)))
+				return cmd_usage_error(usage, "sign: %s needs a value", arg);
+			if (!strchr(v, '=') || a->ncomp >= MAX_COMPONENT_ENTS)
+				return cmd_usage_error(usage, "sign: --component-entitlements needs REL=FILE (at most %d)",
+						       MAX_COMPONENT_ENTS);
+			a->comp[a->ncomp++] = v;
+		} else if (cmd_is(arg, "--nested")) {
+			a->nested = 1;
 		} else if (cmd_is(arg, "--runtime")) {
 			a->o.runtime = 1;
 		} else if (cmd_is(arg, "--linker-signed")) {
@@ -173,11 +198,15 @@ static int parse(int argc, char **argv, struct sign_args *a)
 	if ((a->chain && !a->key) || (a->password && !a->p12 && !a->key))
 		return cmd_usage_error(usage, "sign: --chain/--password-file need an identity");
 	struct stat st;
-	if (stat(a->file, &st) == 0 && S_ISDIR(st.st_mode))
-	{
-		fprintf(stderr, "utmpatch: sign: '%s' is a directory: bundle signing is not available yet\n", a->file);
-		return EXIT_USAGE;
-	}
+	a->bundle = stat(a->file, &st) == 0 && S_ISDIR(st.st_mode);
+	if (a->bundle && !cs_bundle_looks_like(a->file))
+		return cmd_usage_error(usage, "sign: '%s' is a directory but not a bundle (no Contents, Versions/Current "
+					      "or Info.plist)", a->file);
+	if (a->bundle && (a->out || a->info || a->resources || a->o.nslot_digests || a->o.linker_signed))
+		return cmd_usage_error(usage, "sign: -o, --info-plist, --resources, --info-plist-hash, "
+					      "--resource-dir-hash and --linker-signed are for single files, not bundles");
+	if (!a->bundle && (a->nested || a->ncomp))
+		return cmd_usage_error(usage, "sign: --nested and --component-entitlements are for bundles");
 	return 0;
 }
 
@@ -229,6 +258,57 @@ static void print_report(const char *file, const struct cs_sign_report *r)
 	}
 }
 
+/* One line per component as it is signed. */
+static void bundle_progress(void *ctx, const struct cs_bsign_item *it, size_t i, size_t n)
+{
+	(void)ctx;
+	char cdhash[2 * CS_CDHASH_LEN + 1];
+	ut_hex(cdhash, it->cdhash, CS_CDHASH_LEN);
+	printf("[%zu/%zu] %s: signed, identifier %s%s%s, cdhash %s", i + 1, n, it->rel[0] ? it->rel : it->path,
+	       it->sign.identifier, it->sign.team_id[0] ? ", team " : "", it->sign.team_id, cdhash);
+	if (it->is_bundle)
+		printf(", %zu sealed file%s", it->nseal, it->nseal == 1 ? "" : "s");
+	printf("\n");
+	fflush(stdout);
+}
+
+/* The bundle form: per-component entitlement files, then cs_bsign_bundle. */
+static int sign_bundle(const struct sign_args *a, const struct cs_sign_opts *o)
+{
+	static struct cs_bsign_ent ents[MAX_COMPONENT_ENTS];
+	static char rels[MAX_COMPONENT_ENTS][4096];
+	int rc = 0;
+	size_t n = 0;
+	for (; n < a->ncomp && !rc; n++) {
+		const char *eq = strchr(a->comp[n], '=');
+		size_t len = (size_t)(eq - a->comp[n]);
+		if (len >= sizeof(rels[n]))
+			return ut_fail(UT_EINVAL, "sign: --component-entitlements: path too long");
+		memcpy(rels[n], a->comp[n], len);
+		rels[n][len] = '\0';
+		/* "Contents/MacOS/utmctl/" and "./Contents/..." name the same component. */
+		while (len > 0 && rels[n][len - 1] == '/')
+			rels[n][--len] = '\0';
+		ents[n].rel = strncmp(rels[n], "./", 2) ? rels[n] : rels[n] + 2;
+		ents[n].data = NULL;
+		ents[n].len = 0;
+		if (strcmp(eq + 1, "-"))
+			rc = read_opt_file(eq + 1, &ents[n].data, &ents[n].len);
+	}
+	struct cs_bsign_opts bo = { .sign = *o, .nested = a->nested, .ents = ents, .nents = n,
+				    .progress = bundle_progress };
+	struct cs_bsign_report rep;
+	memset(&rep, 0, sizeof(rep));
+	if (!rc)
+		rc = cs_bsign_bundle(a->file, &bo, &rep);
+	for (size_t i = 0; i < n; i++)
+		free((void *)ents[i].data);
+	if (!rc)
+		printf("%s: signed %zu component%s\n", a->file, rep.n, rep.n == 1 ? "" : "s");
+	cs_bsign_report_release(&rep);
+	return rc;
+}
+
 int cmd_sign(int argc, char **argv)
 {
 	static struct sign_args a;
@@ -252,7 +332,7 @@ int cmd_sign(int argc, char **argv)
 		a.o.info_plist = info;
 		a.o.resources = res;
 		a.o.identity = id;
-		rc = cs_sign_file(a.file, a.out, &a.o, &rep);
+		rc = a.bundle ? sign_bundle(&a, &a.o) : cs_sign_file(a.file, a.out, &a.o, &rep);
 	}
 	free((void *)ent);
 	free((void *)info);
@@ -261,6 +341,7 @@ int cmd_sign(int argc, char **argv)
 	cs_identity_free(id);
 	if (rc)
 		return cmd_fail(rc);
-	print_report(a.out ? a.out : a.file, &rep);
+	if (!a.bundle)
+		print_report(a.out ? a.out : a.file, &rep);
 	return cmd_finish(EXIT_OK);
 }

@@ -91,7 +91,7 @@ Test(sign_cli, usage_errors_exit_2)
 	char *out = NULL, *err = NULL;
 	char *dargv[] = { (char *)ts_bin(), "sign", dir, NULL };
 	cr_assert_eq(ts_run(dargv, NULL, &err), 2);
-	cr_assert(strstr(err, "is a directory: bundle signing is not available yet"), "%s", err);
+	cr_assert(strstr(err, "is a directory but not a bundle"), "%s", err);
 	free(err);
 	char *argv[] = { (char *)ts_bin(), "sign", "-h", NULL };
 	cr_assert_eq(ts_run(argv, &out, NULL), 0);

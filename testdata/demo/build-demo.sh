@@ -14,7 +14,8 @@
 #      QEMULauncher) linked against those frameworks with UTM's rpaths;
 #   4. pack: every framework binary and executable lipo-merged (arm64 + x86_64)
 #      into the bundle, with the static files from testdata/demo/bundle/;
-#   5. sign_bundle (not available yet).
+#   5. sign_bundle: every component signed inside-out with the TEST-ONLY
+#      Developer ID identity of testdata/keys (see sign_bundle below).
 #
 # Tools: clang-14, ld64.lld-14, llvm-lipo-14 (as in testdata/recipes/common.sh)
 # and utmpatch (UTMPATCH, default build/utmpatch).  Deterministic: two runs give
@@ -141,14 +142,38 @@ fixup() {
 	"$UTMPATCH" macho edit "$_fw/Versions/A/$_n" "$@" >/dev/null
 }
 
-# sign_bundle APP - where signing plugs in.  To come (another module): every
-# component signed inside-out (each Frameworks/*.framework as Versions/A,
-# QEMULauncher.app, QEMUHelper.xpc, utmctl, UTM.app) with the test Developer ID
-# identity from testdata/keys, hardened runtime, the entitlements in
-# testdata/demo/entitlements/<component>.entitlements, and an
-# embedded.provisionprofile in UTM.app, QEMUHelper.xpc and QEMULauncher.app.
+# The signing time written into every CMS signature (2025-01-01T00:00:00Z):
+# fixed so that two builds give the same bytes (the test keys are RSA, whose
+# PKCS#1 v1.5 signatures are deterministic).  Override with DEMO_SIGNING_TIME.
+SIGNING_TIME=${DEMO_SIGNING_TIME:-1735689600}
+
+# sign_bundle APP - signs every component inside-out, as UTM's Developer ID
+# release is signed (utm-domain.md §2.3): `utmpatch sign --nested` signs each
+# Frameworks/*.framework (Versions/A, no entitlements), QEMULauncher.app,
+# QEMUHelper.xpc, MacOS/utmctl and last UTM.app, with the TEST-ONLY Developer
+# ID identity from testdata/keys (team ID = its leaf OU, UTMTEST123; the test
+# root listed as an anchor), hardened runtime, and each component's release
+# entitlements from testdata/demo/entitlements.  The stand-in provisioning
+# profile goes into UTM.app, QEMUHelper.xpc and QEMULauncher.app first, so
+# that each seal covers it (rule ^embedded\.provisionprofile$).
 sign_bundle() {
-	echo "signing: not available yet"
+	_app=$1
+	_keys=$root/testdata/keys
+	_ent=$demo/entitlements
+	_helper=Contents/XPCServices/QEMUHelper.xpc
+	_launcher=$_helper/Contents/MacOS/QEMULauncher.app
+	for _d in Contents "$_helper/Contents" "$_launcher/Contents"; do
+		cp "$_keys/embedded.provisionprofile" "$_app/$_d/embedded.provisionprofile"
+		chmod 0644 "$_app/$_d/embedded.provisionprofile"
+	done
+	"$UTMPATCH" sign "$_app" --nested --runtime \
+		--identity "$_keys/identity.p12" --password-file "$_keys/identity.pass" \
+		--anchors "$_keys/roots.tsv" --signing-time "$SIGNING_TIME" \
+		--entitlements "$_ent/UTM.entitlements" \
+		--component-entitlements "Contents/MacOS/utmctl=$_ent/utmctl.entitlements" \
+		--component-entitlements "$_helper=$_ent/QEMUHelper.entitlements" \
+		--component-entitlements "$_launcher=$_ent/QEMULauncher.entitlements" >"$tmp/sign.log"
+	sed -n '$s|.*: signed |signing: UTM.app: signed |p' "$tmp/sign.log"
 }
 
 # build_arch ARCH - steps 1-3 for one architecture: sysroot libraries,
