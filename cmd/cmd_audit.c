@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cmd_bundle.h"
 #include "cs_hash.h"
 #include "cs_verify.h"
 #include "cs_verify_audit.h"
@@ -18,17 +19,24 @@
 
 static const char usage[] =
 	"usage: utmpatch audit FILE [--json] [--anchors ROOTS.tsv] [--info-plist PLIST]\n"
+	"       utmpatch audit BUNDLE [--json] [--anchors ROOTS.tsv]\n"
 	"\n"
 	"Shows the code signature of every slice the way `codesign -dvvv` does (identifier,\n"
 	"format, CodeDirectory, hashes and cdhashes, signature and authorities, times,\n"
 	"Info.plist, team, runtime version, executable segment, page size, requirements,\n"
 	"entitlements) and the verdict of `utmpatch verify`.  Never writes anything.\n"
 	"\n"
-	"  --json          machine-readable (docs/schemas/audit.schema.json)\n"
+	"For a BUNDLE (a directory): one row per Mach-O file in it - path, architectures,\n"
+	"signature kind, identifier, team, flags (runtime included), entitlement keys - and\n"
+	"its verdict from `utmpatch verify --deep --strict`, then the problems found.\n"
+	"\n"
+	"  --json          machine-readable (docs/schemas/audit.schema.json; bundles:\n"
+	"                  docs/schemas/audit-bundle.schema.json)\n"
 	"  --anchors F     extra trusted roots, as for verify\n"
 	"  --info-plist F  the bundle's Info.plist (slot -1, Info.plist entries)\n"
 	"\n"
-	"exit: 0 every slice validly signed, 1 some slice is not, 2 usage, 3 not a readable Mach-O\n";
+	"exit: 0 every slice (bundle: every component) validly signed, 1 some is not, 2 usage,\n"
+	"      3 not a readable Mach-O file or bundle\n";
 
 int cmd_verify_load_anchors(const char *path, struct cs_trust *trust);
 int cmd_verify_open(const char *path, struct ut_src *src, struct mo_file **f);
@@ -398,6 +406,13 @@ int cmd_audit(int argc, char **argv)
 	uint8_t *info = NULL;
 	size_t info_len = 0;
 	int rc = args.anchors ? cmd_verify_load_anchors(args.anchors, &trust) : 0;
+	if (cmd_is_dir(args.file)) {
+		int bcode = args.info ? cmd_usage_error(usage, "audit: --info-plist is for a single Mach-O file")
+			    : rc  ? cmd_fail(rc)
+				  : cmd_audit_bundle(args.file, args.json, &trust);
+		free((void *)trust.anchors);
+		return cmd_finish(bcode);
+	}
 	if (!rc && args.info) {
 		rc = ut_file_read(args.info, UT_MAX_PLIST_SIZE, &info, &info_len);
 		o.info_plist = ut_span_make(info, info_len);
