@@ -19,24 +19,78 @@
 
 #define NONCE_LEN 8
 
-/* The last OpenSSL error as "reason (data)" into buf; clears the queue. */
-static const char *ossl_reason(char *buf, size_t n, unsigned long *lib_reason)
+/* One OpenSSL error as "reason (data)". */
+static void describe(char *buf, size_t n, unsigned long e, const char *data, int flags)
 {
-	unsigned long e, last = 0;
-	const char *data = NULL, *d;
-	int flags = 0, f;
-	while ((e = ERR_get_error_all(NULL, NULL, NULL, &d, &f)) != 0) {
-		last = e;
-		data = d;
-		flags = f;
-	}
-	if (lib_reason)
-		*lib_reason = last;
-	const char *r = last ? ERR_reason_error_string(last) : NULL;
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
 	int txt = data && (flags & ERR_TXT_STRING) && data[0];
 	snprintf(buf, n, "%s%s%s%s", r ? r : "no reply", txt ? " (" : "", txt ? data : "", txt ? ")" : "");
+}
+
+/* The first (innermost) OpenSSL error as "reason (data)" into buf; clears the queue. */
+static const char *ossl_reason(char *buf, size_t n)
+{
+	const char *data = NULL;
+	int flags = 0;
+	unsigned long e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags);
+	describe(buf, n, e, data, flags);
 	ERR_clear_error();
 	return buf;
+}
+
+enum http_class { HTTP_UNREACHABLE, HTTP_REFUSED, HTTP_MALFORMED };
+
+static enum http_class http_classify(unsigned long e)
+{
+	if (ERR_GET_LIB(e) != ERR_LIB_HTTP)
+		return HTTP_UNREACHABLE;
+	switch (ERR_GET_REASON(e)) {
+	case HTTP_R_RECEIVED_ERROR:
+	case HTTP_R_STATUS_CODE_UNSUPPORTED:
+	case HTTP_R_REDIRECTION_NOT_ENABLED:
+		return HTTP_REFUSED;
+	case HTTP_R_UNEXPECTED_CONTENT_TYPE:
+	case HTTP_R_MISSING_CONTENT_TYPE:
+	case HTTP_R_MISSING_ASN1_ENCODING:
+	case HTTP_R_ERROR_PARSING_ASN1_LENGTH:
+	case HTTP_R_ERROR_PARSING_CONTENT_LENGTH:
+	case HTTP_R_HEADER_PARSE_ERROR:
+	case HTTP_R_RECEIVED_WRONG_HTTP_VERSION:
+	case HTTP_R_RESPONSE_PARSE_ERROR:
+	case HTTP_R_RESPONSE_LINE_TOO_LONG:
+	case HTTP_R_MAX_RESP_LEN_EXCEEDED:
+	case HTTP_R_INCONSISTENT_CONTENT_LENGTH:
+	case HTTP_R_ASN1_LEN_EXCEEDS_MAX_RESP_LEN:
+		return HTTP_MALFORMED;
+	default:
+		return HTTP_UNREACHABLE;
+	}
+}
+
+/*
+ * Why OSSL_HTTP_transfer failed: the first queued error that says the server
+ * answered (refused / malformed) decides, else the innermost one (connect,
+ * send, receive).  Clears the queue.
+ */
+static enum http_class http_failure(char *buf, size_t n)
+{
+	const char *data = NULL;
+	int flags = 0, found = 0;
+	enum http_class cls = HTTP_UNREACHABLE;
+	unsigned long e;
+	buf[0] = '\0';
+	while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+		enum http_class c = http_classify(e);
+		if (!found && (c != HTTP_UNREACHABLE || !buf[0])) {
+			describe(buf, n, e, data, flags);
+			cls = c;
+			found = c != HTTP_UNREACHABLE;
+		}
+	}
+	if (!buf[0])
+		describe(buf, n, 0, NULL, 0);
+	ERR_clear_error();
+	return cls;
 }
 
 static int build_query(BIO **out, const uint8_t digest[32], ASN1_INTEGER **nonce_out)
@@ -109,30 +163,13 @@ static int post(const char *url, BIO *query, BIO **reply)
 		*reply = r;
 		return 0;
 	}
-	unsigned long e = 0;
-	ossl_reason(why, sizeof(why), &e);
-	if (ERR_GET_LIB(e) == ERR_LIB_HTTP) {
-		switch (ERR_GET_REASON(e)) {
-		case HTTP_R_RECEIVED_ERROR:
-		case HTTP_R_STATUS_CODE_UNSUPPORTED:
-		case HTTP_R_REDIRECTION_NOT_ENABLED:
-			return ut_fail(UT_EREFUSED, "timestamp authority '%s' refused the request: %s", url, why);
-		case HTTP_R_UNEXPECTED_CONTENT_TYPE:
-		case HTTP_R_MISSING_CONTENT_TYPE:
-		case HTTP_R_MISSING_ASN1_ENCODING:
-		case HTTP_R_ERROR_PARSING_ASN1_LENGTH:
-		case HTTP_R_ERROR_PARSING_CONTENT_LENGTH:
-		case HTTP_R_HEADER_PARSE_ERROR:
-		case HTTP_R_RECEIVED_WRONG_HTTP_VERSION:
-		case HTTP_R_RESPONSE_PARSE_ERROR:
-		case HTTP_R_RESPONSE_LINE_TOO_LONG:
-		case HTTP_R_MAX_RESP_LEN_EXCEEDED:
-		case HTTP_R_INCONSISTENT_CONTENT_LENGTH:
-		case HTTP_R_ASN1_LEN_EXCEEDS_MAX_RESP_LEN:
-			return ut_fail(UT_EMALFORMED, "timestamp authority '%s' sent a malformed reply: %s", url, why);
-		default:
-			break;
-		}
+	switch (http_failure(why, sizeof(why))) {
+	case HTTP_REFUSED:
+		return ut_fail(UT_EREFUSED, "timestamp authority '%s' refused the request: %s", url, why);
+	case HTTP_MALFORMED:
+		return ut_fail(UT_EMALFORMED, "timestamp authority '%s' sent a malformed reply: %s", url, why);
+	default:
+		break;
 	}
 	return ut_fail(UT_EIO, "cannot reach timestamp authority '%s': %s", url, why);
 }
@@ -178,7 +215,7 @@ static int check_reply(const char *url, TS_RESP *resp, const uint8_t digest[32],
 	/* The signature with the certificate the token carries; trust in it is the verifier's call. */
 	if (PKCS7_verify(token, NULL, NULL, NULL, NULL, PKCS7_NOVERIFY | PKCS7_NOCHAIN) != 1)
 		return ut_fail(UT_EVERIFY, "timestamp authority '%s' sent a token whose signature does not verify: %s",
-			       url, ossl_reason(why, sizeof(why), NULL));
+			       url, ossl_reason(why, sizeof(why)));
 	unsigned char *p = NULL;
 	int n = i2d_PKCS7(token, &p);
 	if (n <= 0 || !(*der = malloc((size_t)n))) {
@@ -213,7 +250,7 @@ int cs_tsa_request(const char *url, const uint8_t *sig, size_t len, uint8_t **ts
 		TS_RESP *resp = d2i_TS_RESP_bio(reply, NULL);
 		if (!resp)
 			rc = ut_fail(UT_EMALFORMED, "timestamp authority '%s' sent a malformed reply: not a "
-						    "TimeStampResp (%s)", url, ossl_reason(why, sizeof(why), NULL));
+						    "TimeStampResp (%s)", url, ossl_reason(why, sizeof(why)));
 		else
 			rc = check_reply(url, resp, digest, nonce, tst, tst_len);
 		TS_RESP_free(resp);
