@@ -50,6 +50,8 @@ static const char usage[] =
 	"  --resource-dir-hash HEX    FILE only: slot -3 digest given directly\n"
 	"  --host-arch ARCH           slice whose metadata and UUID a universal file uses (default arm64)\n"
 	"  --signing-time SECONDS     CMS signingTime (default: now)\n"
+	"  --timestamp-url URL        identity only: RFC 3161 timestamp from this http:// authority\n"
+	"                             (as codesign --timestamp=URL; default: none)\n"
 	"  -o OUT                     FILE only: write the signed file to OUT\n"
 	"\n"
 	"exit: 0 ok, 2 usage, 3 malformed input or refused\n";
@@ -120,6 +122,7 @@ static const char **value_slot(struct sign_args *a, const char *arg)
 		{ "--anchors", offsetof(struct sign_args, anchors) },
 		{ "--info-plist", offsetof(struct sign_args, info) },
 		{ "--resources", offsetof(struct sign_args, resources) },
+		{ "--timestamp-url", offsetof(struct sign_args, o.timestamp_url) },
 		{ "-o", offsetof(struct sign_args, out) },
 		{ "--output", offsetof(struct sign_args, out) },
 	};
@@ -197,6 +200,10 @@ static int parse(int argc, char **argv, struct sign_args *a)
 		return cmd_usage_error(usage, "sign: --key and --cert go together");
 	if ((a->chain && !a->key) || (a->password && !a->p12 && !a->key))
 		return cmd_usage_error(usage, "sign: --chain/--password-file need an identity");
+	if (a->o.timestamp_url && !a->p12 && !a->key)
+		return cmd_usage_error(usage, "sign: --timestamp-url needs an identity (ad-hoc signatures have no CMS)");
+	if (a->o.timestamp_url && strncmp(a->o.timestamp_url, "http://", 7) != 0)
+		return cmd_usage_error(usage, "sign: --timestamp-url '%s' is not an http:// URL", a->o.timestamp_url);
 	struct stat st;
 	a->bundle = stat(a->file, &st) == 0 && S_ISDIR(st.st_mode);
 	if (a->bundle && !cs_bundle_looks_like(a->file))

@@ -131,6 +131,7 @@ struct cs_sign_opts {
 	const char *host_arch;       /* main slice preference; NULL: "arm64" */
 	unsigned cms_size;           /* CMS allowance; 0: 18000 */
 	unsigned nthreads;           /* page hashing threads; 0: automatic */
+	const char *timestamp_url;   /* identity: RFC 3161 TSA (http://) asked per slice, cs_tsa.h; NULL: none */
 };
 
 #define CS_SIGN_IDENT_MAX 1024

@@ -19,6 +19,7 @@
 #include "cs_cms.h"
 #include "cs_hash.h"
 #include "cs_sign_priv.h"
+#include "cs_tsa.h"
 #include "mo_format.h"
 #include "ut_bytes.h"
 #include "ut_err.h"
@@ -185,6 +186,10 @@ static int build_sig(const struct sign_ctx *c, const struct sign_slice *s, uint8
 		uint8_t *der = NULL;
 		size_t len = 0;
 		struct cs_cms_sign_opts so = { 1, c->signing_time, NULL, NULL };
+		if (c->o->timestamp_url) {
+			so.timestamp = cs_tsa_hook;
+			so.timestamp_ctx = (void *)c->o->timestamp_url;
+		}
 		rc = cs_cms_sign(&der, &len, c->o->identity, cds[0].p, cds[0].len, cdh, c->nhash, &so);
 		if (!rc)
 			rc = cs_cms_wrap(&cms, der, len);

@@ -16,8 +16,10 @@ done
 pass=0
 fail=0
 status=0
+logs="$PWD/$build/test-logs"
+mkdir -p "$logs"
 for t in "$@"; do
-	out=$(mktemp)
+	out="$logs/$(basename "$t").log"
 	"$t" --jobs "${TEST_JOBS:-2}" >"$out" 2>&1
 	rc=$?
 	cat "$out"
@@ -26,11 +28,9 @@ for t in "$@"; do
 	f=$(echo "$line" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
 	c=$(echo "$line" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
 	pass=$((pass + ${p:-0}))
-	fail=$((fail + ${f:-0}))
+	fail=$((fail + ${f:-0} + ${c:-0}))
 	[ "$rc" -ne 0 ] && status=1
 	[ -z "$line" ] && { echo "$t: no Criterion synthesis line"; status=1; fail=$((fail + 1)); }
-	: "${c:=0}"
-	rm -f "$out"
 done
 echo "tests: $pass passed, $fail failed"
 exit $status

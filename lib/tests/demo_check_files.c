@@ -203,7 +203,7 @@ void demo_check_framework_tree(const char *app, const char *name)
 	expect_entries(path, (const char *const[]){ "A", "Current", NULL });
 	snprintf(path, sizeof(path), "%s/Versions/A", fw);
 	cr_expect(is_type(path, S_IFDIR), "%s: not a directory", path);
-	expect_entries(path, (const char *const[]){ name, "Resources", NULL });
+	expect_entries(path, (const char *const[]){ name, "Resources", "_CodeSignature", NULL });
 	snprintf(path, sizeof(path), "%s/Versions/A/Resources", fw);
 	expect_entries(path, (const char *const[]){ "Info.plist", NULL });
 	snprintf(path, sizeof(path), "%s/Versions/A/%s", fw, name);
@@ -268,7 +268,7 @@ void demo_check_resources(const char *app)
 	expect_entries(app, (const char *const[]){ "Contents", NULL });
 	snprintf(path, sizeof(path), "%s/Contents", app);
 	expect_entries(path, (const char *const[]){ "Info.plist", "PkgInfo", "MacOS", "Resources", "Frameworks",
-						    "XPCServices", NULL });
+						    "XPCServices", "_CodeSignature", "embedded.provisionprofile", NULL });
 	snprintf(path, sizeof(path), "%s/Contents/MacOS", app);
 	expect_entries(path, (const char *const[]){ "UTM", "utmctl", NULL });
 	snprintf(path, sizeof(path), "%s/Contents/XPCServices", app);
