@@ -98,8 +98,9 @@ demo: setup all
 	sh tools/demo.sh $(BUILD)
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/utmpatch/profiles
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/utmpatch
+	install -m 0644 profiles/*.plist profiles/*.tsv profiles/README.md $(DESTDIR)$(PREFIX)/share/utmpatch/profiles/
 	if [ -f docs/utmpatch.1 ]; then install -m 0644 docs/utmpatch.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
 
 format:
