@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cmd_env.h"
 #include "cmd_bundle.h"
 #include "cs_hash.h"
 #include "cs_verify.h"
@@ -38,7 +39,6 @@ static const char usage[] =
 	"exit: 0 every slice (bundle: every component) validly signed, 1 some is not, 2 usage,\n"
 	"      3 not a readable Mach-O file or bundle\n";
 
-int cmd_verify_load_anchors(const char *path, struct cs_trust *trust);
 int cmd_verify_open(const char *path, struct ut_src *src, struct mo_file **f);
 
 static void fmt_time(int64_t t, char out[32])

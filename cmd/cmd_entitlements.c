@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "cmd_env.h"
 #include "cs_format.h"
 #include "cs_pki.h"
 #include "ut_buf.h"
@@ -88,50 +89,16 @@ static int parse(int argc, char **argv, struct ents_args *a)
 	return 0;
 }
 
-struct env {
-	struct cs_root *roots;
-	struct cs_trust trust;
-	struct cs_identity *id;
-	struct ut_profiles *profiles;
-	char *state_dir, *profiles_dir;
-};
-
-static int load_env(struct ents_args *a, struct env *e)
+static int load_env(struct ents_args *a, struct cmd_env *e)
 {
-	memset(e, 0, sizeof(*e));
-	int rc = 0;
-	if (a->anchors) {
-		uint8_t *text = NULL;
-		size_t len = 0;
-		rc = ut_file_read(a->anchors, 1u << 20, &text, &len);
-		if (!rc)
-			rc = cs_roots_parse(&e->roots, &e->trust.nanchors, (const char *)text, len, a->anchors);
-		free(text);
-		e->trust.anchors = e->roots;
+	const struct cmd_env_args ea = { a->anchors, a->p12, a->password, a->profiles_dir, !a->o.state_dir, "entitlements" };
+	int rc = cmd_env_load(e, &ea);
+	if (a->anchors)
 		a->o.trust = &e->trust;
-	}
-	if (!rc && a->p12)
-		rc = cs_identity_load_p12(&e->id, a->p12, a->password, &e->trust);
 	a->o.identity = e->id;
-	if (!rc && !a->o.state_dir) {
-		const char *home = getenv("HOME");
-		rc = ut_state_default_dir(home ? home : "", getenv("XDG_STATE_HOME"), &e->state_dir);
+	if (!a->o.state_dir)
 		a->o.state_dir = e->state_dir;
-	}
-	if (!rc)
-		rc = ut_install_find_profiles(&e->profiles_dir, a->profiles_dir ? a->profiles_dir : getenv("UTMPATCH_PROFILES"));
-	if (!rc)
-		rc = ut_profiles_load(&e->profiles, e->profiles_dir);
 	return rc;
-}
-
-static void free_env(struct env *e)
-{
-	cs_identity_free(e->id);
-	free(e->roots);
-	ut_profiles_free(e->profiles);
-	free(e->state_dir);
-	free(e->profiles_dir);
 }
 
 static void signer(const struct ut_sig_info *s, char *out, size_t n)
@@ -248,7 +215,7 @@ static int print_json(const struct ut_utmapp *a, const struct ut_ents_report *r,
 }
 
 /* --restore: plan, apply, print; returns the exit code. */
-static int restore(struct ents_args *a, struct env *e, const struct ut_utmapp *app, const struct ut_ents_report *r)
+static int restore(struct ents_args *a, struct cmd_env *e, const struct ut_utmapp *app, const struct ut_ents_report *r)
 {
 	struct ut_install *in = NULL;
 	int rc = ut_restore_plan(&in, &a->o, e->profiles);
@@ -303,7 +270,7 @@ int cmd_entitlements(int argc, char **argv)
 	a.o.tool_version = "utmpatch 0.1.0";
 	const char *tmp = getenv("TMPDIR");
 	a.o.work_dir = tmp && *tmp ? tmp : "/tmp";
-	struct env e;
+	struct cmd_env e;
 	struct ut_utmapp *app = NULL;
 	struct ut_ents_report r;
 	memset(&r, 0, sizeof(r));
@@ -334,6 +301,6 @@ int cmd_entitlements(int argc, char **argv)
 	}
 	ut_ents_report_release(&r);
 	ut_utmapp_free(app);
-	free_env(&e);
+	cmd_env_release(&e);
 	return cmd_finish(code);
 }

@@ -6,6 +6,7 @@
 #include <sys/utsname.h>
 
 #include "cmd.h"
+#include "cmd_env.h"
 #include "cs_pki.h"
 #include "ut_buf.h"
 #include "ut_err.h"
@@ -154,59 +155,17 @@ static const char *mac_arch(const char *given)
 #endif
 }
 
-static char *default_state_dir(void)
-{
-	char *out = NULL;
-	const char *home = getenv("HOME");
-	if (ut_state_default_dir(home ? home : "", getenv("XDG_STATE_HOME"), &out))
-		return NULL;
-	return out;
-}
 
-struct env {
-	struct cs_root *roots;
-	struct cs_trust trust;
-	struct cs_identity *id;
-	struct ut_profiles *profiles;
-	char *state_dir, *profiles_dir;
-};
-
-static int load_env(struct install_args *a, struct env *e)
+static int load_env(struct install_args *a, struct cmd_env *e)
 {
-	memset(e, 0, sizeof(*e));
-	int rc = 0;
-	if (a->anchors) {
-		uint8_t *text = NULL;
-		size_t len = 0;
-		rc = ut_file_read(a->anchors, 1u << 20, &text, &len);
-		if (!rc)
-			rc = cs_roots_parse(&e->roots, &e->trust.nanchors, (const char *)text, len, a->anchors);
-		free(text);
-		e->trust.anchors = e->roots;
+	const struct cmd_env_args ea = { a->anchors, a->p12, a->password, a->profiles_dir, !a->o.state_dir, "install" };
+	int rc = cmd_env_load(e, &ea);
+	if (a->anchors)
 		a->o.trust = &e->trust;
-	}
-	if (!rc && a->p12)
-		rc = cs_identity_load_p12(&e->id, a->p12, a->password, &e->trust);
 	a->o.identity = e->id;
-	if (!rc && !a->o.state_dir) {
-		if (!(e->state_dir = default_state_dir()))
-			rc = ut_fail(UT_EINVAL, "install: no HOME for the default state directory: give --state-dir");
+	if (!a->o.state_dir)
 		a->o.state_dir = e->state_dir;
-	}
-	if (!rc)
-		rc = ut_install_find_profiles(&e->profiles_dir, a->profiles_dir ? a->profiles_dir : getenv("UTMPATCH_PROFILES"));
-	if (!rc)
-		rc = ut_profiles_load(&e->profiles, e->profiles_dir);
 	return rc;
-}
-
-static void free_env(struct env *e)
-{
-	cs_identity_free(e->id);
-	free(e->roots);
-	ut_profiles_free(e->profiles);
-	free(e->state_dir);
-	free(e->profiles_dir);
 }
 
 static unsigned fail_after(void)
@@ -251,7 +210,7 @@ int cmd_install(int argc, char **argv)
 	a.o.tool_version = "utmpatch 0.1.0";
 	const char *tmp = getenv("TMPDIR");
 	a.o.work_dir = tmp && *tmp ? tmp : "/tmp";
-	struct env e;
+	struct cmd_env e;
 	struct ut_install *in = NULL;
 	int rc = load_env(&a, &e);
 	if (!rc)
@@ -276,6 +235,6 @@ int cmd_install(int argc, char **argv)
 	else if (rc)
 		code = cmd_fail(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
 	ut_install_free(in);
-	free_env(&e);
+	cmd_env_release(&e);
 	return cmd_finish(code);
 }

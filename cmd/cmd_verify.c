@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cmd_env.h"
 #include "cmd_bundle.h"
 #include "cs_hash.h"
 #include "cs_pki.h"
@@ -44,25 +45,6 @@ static const char usage[] =
 	"exit: 0 valid, 1 not validly signed (including unsigned), 2 usage, 3 not a readable\n"
 	"      Mach-O file or bundle\n";
 
-/* Shared with cmd_audit.c: loads an anchors file into *trust (anchors malloc'd; free trust->anchors). */
-int cmd_verify_load_anchors(const char *path, struct cs_trust *trust)
-{
-	memset(trust, 0, sizeof(*trust));
-	uint8_t *text = NULL;
-	size_t len = 0;
-	int rc = ut_file_read(path, UT_MAX_PLIST_SIZE, &text, &len);
-	if (rc)
-		return rc;
-	struct cs_root *roots = NULL;
-	size_t n = 0;
-	rc = cs_roots_parse(&roots, &n, (const char *)text, len, path);
-	free(text);
-	if (rc)
-		return rc;
-	trust->anchors = roots;
-	trust->nanchors = n;
-	return 0;
-}
 
 /* Shared with cmd_audit.c: opens and parses a Mach-O file. */
 int cmd_verify_open(const char *path, struct ut_src *src, struct mo_file **f)

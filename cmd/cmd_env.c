@@ -1,0 +1,62 @@
+/* cmd_env.c - anchors, identity, default state directory and profiles for install and entitlements. */
+#include "cmd_env.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ut_err.h"
+#include "ut_file.h"
+#include "ut_limits.h"
+#include "ut_install.h"
+#include "ut_state.h"
+
+int cmd_env_load(struct cmd_env *e, const struct cmd_env_args *a)
+{
+	memset(e, 0, sizeof(*e));
+	int rc = a->anchors ? cmd_verify_load_anchors(a->anchors, &e->trust) : 0;
+	if (!rc && a->p12)
+		rc = cs_identity_load_p12(&e->id, a->p12, a->password, &e->trust);
+	if (!rc && a->want_state_dir) {
+		const char *home = getenv("HOME");
+		if (!home || !*home)
+			rc = ut_fail(UT_EINVAL, "%s: no HOME for the default state directory: give --state-dir", a->what);
+		else
+			rc = ut_state_default_dir(home, getenv("XDG_STATE_HOME"), &e->state_dir);
+	}
+	if (!rc)
+		rc = ut_install_find_profiles(&e->profiles_dir,
+					      a->profiles_dir ? a->profiles_dir : getenv("UTMPATCH_PROFILES"));
+	if (!rc)
+		rc = ut_profiles_load(&e->profiles, e->profiles_dir);
+	return rc;
+}
+
+void cmd_env_release(struct cmd_env *e)
+{
+	cs_identity_free(e->id);
+	free((void *)e->trust.anchors);
+	ut_profiles_free(e->profiles);
+	free(e->state_dir);
+	free(e->profiles_dir);
+	memset(e, 0, sizeof(*e));
+}
+
+/* An anchors file into *trust (anchors malloc'd; free trust->anchors). */
+int cmd_verify_load_anchors(const char *path, struct cs_trust *trust)
+{
+	memset(trust, 0, sizeof(*trust));
+	uint8_t *text = NULL;
+	size_t len = 0;
+	int rc = ut_file_read(path, UT_MAX_PLIST_SIZE, &text, &len);
+	if (rc)
+		return rc;
+	struct cs_root *roots = NULL;
+	size_t n = 0;
+	rc = cs_roots_parse(&roots, &n, (const char *)text, len, path);
+	free(text);
+	if (rc)
+		return rc;
+	trust->anchors = roots;
+	trust->nanchors = n;
+	return 0;
+}

@@ -1,0 +1,32 @@
+/*
+ * cmd_env.h - what install and entitlements load before they run: extra trust
+ * anchors, a signing identity, the default state directory (from HOME /
+ * XDG_STATE_HOME) and UTM's profiles (--profiles or UTMPATCH_PROFILES).
+ */
+#ifndef CMD_ENV_H
+#define CMD_ENV_H
+
+#include "cs_cms.h"
+#include "cs_pki.h"
+#include "ut_profiles.h"
+
+struct cmd_env {
+	struct cs_trust trust;     /* anchors malloc'd (empty when no --anchors) */
+	struct cs_identity *id;    /* NULL when no --identity */
+	struct ut_profiles *profiles;
+	char *state_dir;           /* the default, when none was given */
+	char *profiles_dir;
+};
+
+struct cmd_env_args {
+	const char *anchors, *p12, *password, *profiles_dir;
+	int want_state_dir;        /* compute the default state directory */
+	const char *what;          /* command name, for messages */
+};
+
+int cmd_env_load(struct cmd_env *e, const struct cmd_env_args *a);
+void cmd_env_release(struct cmd_env *e);
+/* Shared with cmd_audit.c / cmd_verify.c: an anchors file into *trust (free trust->anchors). */
+int cmd_verify_load_anchors(const char *path, struct cs_trust *trust);
+
+#endif
