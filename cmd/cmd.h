@@ -7,6 +7,7 @@
 #ifndef CMD_H
 #define CMD_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 enum { EXIT_OK = 0, EXIT_BAD = 1, EXIT_USAGE = 2, EXIT_FAIL = 3 };
@@ -32,6 +33,10 @@ int cmd_help(const char *usage);
 int cmd_finish(int code);
 /* True when stderr is a terminal and progress lines are wanted. */
 int cmd_progress_wanted(int json);
+/* True when f is a terminal that may get ANSI escapes: NO_COLOR unset or empty, TERM not "dumb". */
+int cmd_color_wanted(FILE *f);
+/* Rewrites the progress line on stderr ("what: 12/647 MiB"), and erases it when done reaches total. */
+void cmd_progress(const char *what, uint64_t done, uint64_t total);
 /* True if arg equals opt; used by the small hand-rolled option parsers. */
 int cmd_is(const char *arg, const char *opt);
 /* Fetches the value of an option that takes one (argv[++*i]); NULL if missing. */

@@ -1,4 +1,4 @@
-/* cmd_bundle.h - the bundle halves of `verify` and `audit` (cmd_verify_bundle.c, cmd_audit_bundle.c). */
+/* cmd_bundle.h - the bundle halves of `verify` and `audit` (cmd_verify_bundle.c, cmd_audit_bundle.c) and the gate (cmd_verify_gate.c). */
 #ifndef CMD_BUNDLE_H
 #define CMD_BUNDLE_H
 
@@ -18,6 +18,10 @@ void cmd_bundle_progress(struct cs_bverify_opts *o, const char *what, int json);
 void cmd_bundle_name(char *out, size_t n, const char *bundle, const char *rel);
 /* Judged components in path order (malloc'd array of borrowed pointers; NULL when out of memory). */
 const struct cs_bverify_component **cmd_bundle_sorted(const struct cs_bverify_result *r, size_t *n);
+/* The gate form of verify (cmd_verify_gate.c): 1 when argv has one of its options. */
+int cmd_verify_is_gate(int argc, char **argv);
+/* verify --app/--vms: runs the gate; returns the exit status. */
+int cmd_verify_gate(int argc, char **argv, const char *usage);
 /* 1 when path is a directory. */
 int cmd_is_dir(const char *path);
 

@@ -1,4 +1,4 @@
-/* cmd_env.c - anchors, identity, default state directory and profiles for install and entitlements. */
+/* cmd_env.c - anchors, identity, default state directory, profiles, and the VMs to check: what commands load before they run. */
 #include "cmd_env.h"
 
 #include <stdlib.h>
@@ -59,4 +59,19 @@ int cmd_verify_load_anchors(const char *path, struct cs_trust *trust)
 	trust->anchors = roots;
 	trust->nanchors = n;
 	return 0;
+}
+
+int cmd_vm_collect(struct ut_vm_list *l, const char *const *paths, int npaths)
+{
+	for (int i = 0; i < npaths; i++) {
+		int rc = ut_vm_list_add_path(l, paths[i]);
+		if (rc)
+			return rc;
+	}
+	if (npaths)
+		return 0;
+	const char *home = getenv("HOME");
+	if (!home || !*home)
+		return ut_fail(UT_ENOTFOUND, "HOME is not set; name the VMs to check");
+	return ut_vm_list_add_defaults(l, home);
 }

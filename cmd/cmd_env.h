@@ -9,6 +9,7 @@
 #include "cs_cms.h"
 #include "cs_pki.h"
 #include "ut_profiles.h"
+#include "ut_vmconfig.h"
 
 struct cmd_env {
 	struct cs_trust trust;     /* anchors malloc'd (empty when no --anchors) */
@@ -28,5 +29,8 @@ int cmd_env_load(struct cmd_env *e, const struct cmd_env_args *a);
 void cmd_env_release(struct cmd_env *e);
 /* Shared with cmd_audit.c / cmd_verify.c: an anchors file into *trust (free trust->anchors). */
 int cmd_verify_load_anchors(const char *path, struct cs_trust *trust);
+
+/* The VMs at paths (see ut_vm_list_add_path), or with none UTM's own (ut_vm_list_add_defaults under HOME). */
+int cmd_vm_collect(struct ut_vm_list *l, const char *const *paths, int npaths);
 
 #endif

@@ -21,6 +21,9 @@ static const char usage[] =
 	"usage: utmpatch verify FILE [--anchors ROOTS.tsv] [--info-plist PLIST] [--resources CODERESOURCES]\n"
 	"                            [--verbose]\n"
 	"       utmpatch verify [--deep] [--strict] [--anchors ROOTS.tsv] [--verbose] BUNDLE\n"
+	"       utmpatch verify --app PATH [--vms [PATH...]] [--format text|json|junit] [-o FILE]\n"
+	"                       [--anchors ROOTS.tsv] [--profiles DIR] [--arch arm64|x86_64]\n"
+	"       utmpatch verify --vms [PATH...] [--format text|json|junit] [-o FILE]\n"
 	"\n"
 	"Checks the embedded code signature of every slice of a Mach-O file: the signature\n"
 	"structure, every CodeDirectory, code pages, special slots, entitlements, the CMS\n"
@@ -43,7 +46,26 @@ static const char usage[] =
 	"                  version-1 seals, symlinks leaving the bundle, other framework versions\n"
 	"\n"
 	"exit: 0 valid, 1 not validly signed (including unsigned), 2 usage, 3 not a readable\n"
-	"      Mach-O file or bundle\n";
+	"      Mach-O file or bundle\n"
+	"\n"
+	"The gate (--app, --vms): every check a CI pipeline needs, one test case per check per\n"
+	"component or VM.  For the app: signature (deep, strict: every code component),\n"
+	"install-names (every framework and executable: no absolute LC_ID_DYLIB, dependency or\n"
+	"LC_RPATH outside /usr/lib and /System), load and entry-points (every qemu-* framework\n"
+	"as QEMULauncher loads it, with its bundled closure), entitlements (every UTM executable:\n"
+	"what UTM requires there, nothing an ad-hoc signature cannot carry, no library-validation\n"
+	"refusal).  For the VMs: config and networking (as vmcheck).\n"
+	"\n"
+	"  --app PATH      the UTM.app to check\n"
+	"  --vms [PATH...] .utm bundles or folders of them; none: UTM's own VMs (as vmcheck)\n"
+	"  --format F      text (default), json (docs/schemas/verify.schema.json; --json), or\n"
+	"                  junit (JUnit XML: a testsuite per app / VMs, a testcase per check)\n"
+	"  -o, --output F  write the report to F (atomically) instead of standard output\n"
+	"  --profiles DIR  UTM's profiles (default: UTMPATCH_PROFILES, then the installed ones)\n"
+	"  --arch A        the Mac the bundle is for: arm64 (default) or x86_64\n"
+	"\n"
+	"gate exit: 0 every check passed, 1 a check failed, 2 usage, 3 could not run (the app or\n"
+	"      a VM path unreadable, the report not writable)\n";
 
 
 /* Shared with cmd_audit.c: opens and parses a Mach-O file. */
@@ -168,6 +190,8 @@ int cmd_verify(int argc, char **argv)
 	const char *file = NULL, *anchors = NULL, *info = NULL, *res = NULL;
 	int verbose = 0;
 	unsigned bflags = 0;
+	if (cmd_verify_is_gate(argc, argv))
+		return cmd_verify_gate(argc, argv, usage);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (cmd_is(a, "-h") || cmd_is(a, "--help"))

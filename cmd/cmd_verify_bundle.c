@@ -10,12 +10,8 @@
 
 static void progress(void *ctx, uint64_t done, uint64_t total, const char *rel)
 {
-	const char *what = ctx;
 	(void)rel;
-	fprintf(stderr, "\r%s: %llu/%llu MiB", what, (unsigned long long)(done >> 20), (unsigned long long)(total >> 20));
-	if (done == total)
-		fprintf(stderr, "\r\033[K");
-	fflush(stderr);
+	cmd_progress(ctx, done, total);
 }
 
 void cmd_bundle_progress(struct cs_bverify_opts *o, const char *what, int json)

@@ -6,10 +6,13 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cmd_env.h"
 #include "ut_buf.h"
 #include "ut_err.h"
 #include "ut_json.h"
 #include "ut_plist.h"
+#include "ut_report_vm.h"
+#include "ut_state.h"
 #include "ut_vmconfig.h"
 
 static const char usage[] =
@@ -88,35 +91,6 @@ static int parse(struct vmcheck_opts *o, int argc, char **argv)
 	return 0;
 }
 
-static char *default_state_dir(void)
-{
-	const char *home = getenv("HOME");
-	struct ut_buf b;
-	ut_buf_init(&b, 0);
-	int rc = UT_ENOTFOUND;
-#ifdef __APPLE__
-	if (home && *home)
-		rc = ut_buf_printf(&b, "%s/Library/Application Support/utmpatch", home);
-#else
-	const char *xdg = getenv("XDG_STATE_HOME");
-	if (xdg && xdg[0] == '/')
-		rc = ut_buf_printf(&b, "%s/utmpatch", xdg);
-	else if (home && *home)
-		rc = ut_buf_printf(&b, "%s/.local/state/utmpatch", home);
-#endif
-	char *s = NULL;
-	size_t len;
-	if (!rc && !ut_buf_cstr(&b))
-		s = (char *)ut_buf_detach(&b, &len);
-	ut_buf_release(&b);
-	return s;
-}
-
-static const char *format_name(int format)
-{
-	return format == UT_PLIST_BINARY ? "binary" : format == UT_PLIST_XML ? "xml" : NULL;
-}
-
 /* ---- text ---- */
 
 static void print_kind(const struct ut_vm_config *vm)
@@ -130,7 +104,7 @@ static void print_kind(const struct ut_vm_config *vm)
 	if (vm->has_version)
 		printf(", version %lld", (long long)vm->version);
 	if (vm->format)
-		printf(", %s plist", format_name(vm->format));
+		printf(", %s plist", ut_vm_format_name(vm->format));
 	printf("\n");
 }
 
@@ -200,63 +174,16 @@ static void print_text(const struct vmcheck_opts *o, const struct ut_vm_list *l,
 
 /* ---- JSON ---- */
 
-static void json_strs(struct ut_json *j, const char *key, char *const *v, size_t n)
-{
-	ut_json_key(j, key);
-	ut_json_arr(j);
-	for (size_t i = 0; i < n; i++)
-		ut_json_str(j, v[i]);
-	ut_json_end(j);
-}
-
 static void json_vm(struct ut_json *j, const struct vmcheck_opts *o, const struct ut_vm_config *vm,
 		    const struct vm_outcome *oc)
 {
 	ut_json_obj(j);
-	ut_json_kstr(j, "path", vm->bundle);
-	ut_json_kstr(j, "config", vm->config_path);
-	ut_json_kstr(j, "name", vm->name);
-	ut_json_kstr(j, "uuid", vm->uuid);
-	ut_json_kstr(j, "backend", ut_vm_backend_name(vm->backend));
-	ut_json_kbool(j, "legacy", vm->legacy);
-	ut_json_key(j, "version");
-	if (vm->has_version)
-		ut_json_int(j, vm->version);
-	else
-		ut_json_null(j);
-	ut_json_kstr(j, "format", format_name(vm->format));
-	ut_json_kstr(j, "status", ut_vm_status_name(vm->status));
-	ut_json_key(j, "nics");
-	ut_json_arr(j);
-	for (size_t i = 0; i < vm->nnics; i++) {
-		const struct ut_vm_nic *n = &vm->nics[i];
-		ut_json_obj(j);
-		ut_json_kuint(j, "index", n->index);
-		ut_json_kstr(j, "mode", n->mode);
-		ut_json_kstr(j, "netdev", n->netdev);
-		ut_json_kbool(j, "vmnet", n->vmnet);
-		ut_json_kstr(j, "hardware", n->hardware);
-		ut_json_kstr(j, "mac_address", n->mac_address);
-		ut_json_end(j);
-	}
-	ut_json_end(j);
-	ut_json_key(j, "arguments");
-	ut_json_arr(j);
-	for (size_t i = 0; i < vm->nargs; i++) {
-		ut_json_obj(j);
-		ut_json_kuint(j, "index", vm->args[i].index);
-		ut_json_kstr(j, "value", vm->args[i].value);
-		ut_json_kstr(j, "netdev", vm->args[i].netdev);
-		ut_json_end(j);
-	}
-	ut_json_end(j);
-	json_strs(j, "problems", vm->problems, vm->nproblems);
-	json_strs(j, "notes", vm->notes, vm->nnotes);
+	ut_report_vm_members(j, vm);
 	if (o->fix) {
 		ut_json_key(j, "fix");
 		ut_json_obj(j);
 		ut_json_kbool(j, "dry_run", o->dry_run);
-		json_strs(j, "changes", oc->res.fix.changes, oc->res.fix.nchanges);
+		ut_report_json_strs(j, "changes", oc->res.fix.changes, oc->res.fix.nchanges);
 		ut_json_kbool(j, "written", oc->res.written);
 		ut_json_kstr(j, "backup", oc->res.backup_dir);
 		ut_json_kstr(j, "status", ut_vm_status_name(oc->after));
@@ -281,15 +208,7 @@ static int print_json(const struct vmcheck_opts *o, const struct ut_vm_list *l, 
 		count[oc[i].after]++;
 	}
 	ut_json_end(&j);
-	ut_json_key(&j, "missing");
-	ut_json_arr(&j);
-	for (size_t i = 0; i < l->nmissing; i++) {
-		ut_json_obj(&j);
-		ut_json_kstr(&j, "path", l->missing[i].path);
-		ut_json_kstr(&j, "source", l->missing[i].source);
-		ut_json_end(&j);
-	}
-	ut_json_end(&j);
+	ut_report_vm_missing(&j, l);
 	ut_json_key(&j, "summary");
 	ut_json_obj(&j);
 	ut_json_kuint(&j, "total", l->n);
@@ -306,21 +225,6 @@ static int print_json(const struct vmcheck_opts *o, const struct ut_vm_list *l, 
 }
 
 /* ---- the command ---- */
-
-static int collect(struct ut_vm_list *l, const struct vmcheck_opts *o)
-{
-	for (int i = 0; i < o->npaths; i++) {
-		int rc = ut_vm_list_add_path(l, o->paths[i]);
-		if (rc)
-			return rc;
-	}
-	if (o->npaths)
-		return 0;
-	const char *home = getenv("HOME");
-	if (!home || !*home)
-		return ut_fail(UT_ENOTFOUND, "HOME is not set; name the VMs to check");
-	return ut_vm_list_add_defaults(l, home);
-}
 
 static int fix_one(const struct vmcheck_opts *o, const char *state_dir, const struct ut_vm_config *vm,
 		   struct vm_outcome *oc)
@@ -355,7 +259,7 @@ int cmd_vmcheck(int argc, char **argv)
 	ut_vm_list_init(&l);
 	struct vm_outcome *oc = NULL;
 	char *state_dir = NULL;
-	int rc = collect(&l, &o);
+	int rc = cmd_vm_collect(&l, o.paths, o.npaths);
 	if (!rc && !(oc = calloc(l.n + 1, sizeof(*oc))))
 		rc = ut_fail(UT_ENOMEM, "out of memory");
 	for (size_t i = 0; !rc && i < l.n; i++)
@@ -366,8 +270,10 @@ int cmd_vmcheck(int argc, char **argv)
 		if (!rc && running && !o.force)
 			rc = ut_fail(UT_EREFUSED, "UTM is running: quit it first (it would save its own copy of "
 						  "the configs over the fix), or use --force");
-		if (!rc && !(state_dir = o.state_dir ? strdup(o.state_dir) : default_state_dir()))
-			rc = ut_fail(UT_ENOTFOUND, "no state directory: set HOME or use --state-dir");
+		if (!rc && o.state_dir && !(state_dir = strdup(o.state_dir)))
+			rc = ut_fail(UT_ENOMEM, "out of memory");
+		else if (!rc && !o.state_dir)
+			rc = ut_state_default_dir(getenv("HOME"), getenv("XDG_STATE_HOME"), &state_dir);
 	}
 	int fix_failed = 0;
 	for (size_t i = 0; !rc && o.fix && i < l.n; i++) {

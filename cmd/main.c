@@ -87,6 +87,27 @@ int cmd_progress_wanted(int json)
 	return !json && isatty(2);
 }
 
+int cmd_color_wanted(FILE *f)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+	return isatty(fileno(f)) && !(no && *no) && !(term && strcmp(term, "dumb") == 0);
+}
+
+void cmd_progress(const char *what, uint64_t done, uint64_t total)
+{
+	/* With NO_COLOR (or TERM=dumb) no escape sequence at all: the line is overwritten with spaces. */
+	int esc = cmd_color_wanted(stderr);
+	int n = fprintf(stderr, "\r%s: %llu/%llu MiB", what, (unsigned long long)(done >> 20),
+			(unsigned long long)(total >> 20));
+	if (done >= total) {
+		if (esc)
+			fputs("\r\033[K", stderr);
+		else if (n > 0)
+			fprintf(stderr, "\r%*s\r", n - 1, "");
+	}
+	fflush(stderr);
+}
+
 int cmd_is(const char *arg, const char *opt) { return strcmp(arg, opt) == 0; }
 
 const char *cmd_value(int argc, char **argv, int *i)

@@ -119,6 +119,21 @@ int ui_load_check(struct ut_install *in, const struct mo_file *dy)
 	return rc;
 }
 
+const char *ut_utm_qemu_entry(const struct mo_exports *ex, const char *missing[3], size_t *nmissing)
+{
+	*nmissing = 0;
+	for (size_t k = 0; k < 3; k++)
+		if (!mo_exports_find(ex, QEMU_ENTRY[k]))
+			missing[(*nmissing)++] = QEMU_ENTRY[k] + 1;
+	if (*nmissing == 0)
+		return "qemu_init, qemu_main_loop, qemu_cleanup";
+	if (mo_exports_find(ex, "_main"))
+		return "main";
+	if (mo_exports_find(ex, "_swtpm_main"))
+		return "swtpm_main";
+	return NULL;
+}
+
 int ui_entry_points(struct ut_install *in, const struct mo_file *dy)
 {
 	int rc = 0;
@@ -129,18 +144,9 @@ int ui_entry_points(struct ut_install *in, const struct mo_file *dy)
 		struct mo_exports *ex = NULL;
 		if ((rc = mo_exports_parse(dy, s, &ex)) != 0)
 			return ut_ctx(rc, "'%s'", in->dylib);
-		char *missing[3];
+		const char *missing[3];
 		size_t nmissing = 0;
-		for (size_t k = 0; k < 3; k++)
-			if (!mo_exports_find(ex, QEMU_ENTRY[k]))
-				missing[nmissing++] = (char *)QEMU_ENTRY[k] + 1;
-		const char *found = NULL;
-		if (nmissing == 0)
-			found = "qemu_init, qemu_main_loop, qemu_cleanup";
-		else if (mo_exports_find(ex, "_main"))
-			found = "main";
-		else if (mo_exports_find(ex, "_swtpm_main"))
-			found = "swtpm_main";
+		const char *found = ut_utm_qemu_entry(ex, missing, &nmissing);
 		if (found) {
 			snprintf(in->entry, sizeof(in->entry), "%s", found);
 		} else {
@@ -150,7 +156,7 @@ int ui_entry_points(struct ut_install *in, const struct mo_file *dy)
 					missing[0], nmissing > 1 ? ", " : "", nmissing > 1 ? missing[1] : "",
 					nmissing > 2 ? ", " : "", nmissing > 2 ? missing[2] : "");
 			if (!rc)
-				rc = copy_symbols(ui_last_problem(in), missing, nmissing);
+				rc = copy_symbols(ui_last_problem(in), (char *const *)missing, nmissing);
 		}
 		mo_exports_free(ex);
 	}

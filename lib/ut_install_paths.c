@@ -12,6 +12,7 @@
 #include "mo_edit.h"
 #include "mo_file.h"
 #include "mo_format.h"
+#include "mo_resolve.h"
 #include "ut_file.h"
 #include "ut_limits.h"
 #include "ut_install_int.h"
@@ -51,11 +52,6 @@ const char *ui_staged_binary(const struct ut_install *in)
 {
 	const struct ui_priv *p = in->priv;
 	return p ? p->merged : NULL;
-}
-
-static int is_system(const char *name)
-{
-	return strncmp(name, "/usr/lib/", 9) == 0 || strncmp(name, "/System/", 8) == 0;
 }
 
 /* Target framework: --target, else UTM's name of the dylib's install name; they must agree. */
@@ -206,7 +202,7 @@ static int plan_slice_deps(struct ut_install *in, const struct mo_slice *s)
 		d->current_version = dl->current_version;
 		if (!(d->install_name = ui_strdup(dl->name)))
 			return UT_ENOMEM;
-		if (is_system(dl->name)) {
+		if (mo_path_is_system(dl->name)) {
 			d->kind = UT_DEP_SYSTEM;
 			continue;
 		}

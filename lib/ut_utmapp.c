@@ -11,6 +11,7 @@
 
 #include "cs_bundle.h"
 #include "mo_file.h"
+#include "mo_resolve.h"
 #include "ut_file.h"
 #include "ut_install_util.h"
 
@@ -150,7 +151,7 @@ static int read_macho_facts(struct ut_utmapp_comp *x, const char *exec, const ch
 			rc = ut_fail(UT_ENOMEM, "out of memory");
 		for (uint32_t i = 0; !rc && img && i < img->ndeps; i++) {
 			const char *n = img->deps[i].name;
-			if (strncmp(n, "/usr/lib/", 9) == 0 || strncmp(n, "/System/", 8) == 0)
+			if (mo_path_is_system(n))
 				continue;
 			if ((rc = ut_utm_libname(n, &x->deps[x->ndeps])) == 0)
 				x->ndeps++;

@@ -124,4 +124,14 @@ const char *ut_utmapp_role_name(enum ut_utmapp_role r);
  */
 int ut_utm_libname(const char *install_name, char **out);
 
+/*
+ * QEMULauncher's entry points (utm-domain §1.4; Bootstrap.c loadQemu()): it
+ * calls main, or swtpm_main, or all of qemu_init, qemu_main_loop and
+ * qemu_cleanup.  Returns which one the exports ex provide ("qemu_init,
+ * qemu_main_loop, qemu_cleanup", "main", "swtpm_main"), or NULL with the
+ * missing qemu_* names (without '_') in missing[0..*nmissing).
+ */
+struct mo_exports;
+const char *ut_utm_qemu_entry(const struct mo_exports *ex, const char *missing[3], size_t *nmissing);
+
 #endif

@@ -129,7 +129,7 @@ static int norm_join(const char *a, const char *b, char **out, int *climbs)
 	return 0;
 }
 
-static int is_system(const char *p)
+int mo_path_is_system(const char *p)
 {
 	return strncmp(p, "/usr/lib/", 9) == 0 || strncmp(p, "/System/", 8) == 0;
 }
@@ -202,7 +202,7 @@ static int add_absolute(const struct mo_load_env *env, struct mo_candidates *c, 
 
 static int add_absolute_norm(const struct mo_load_env *env, struct mo_candidates *c, const char *p)
 {
-	if (is_system(p))
+	if (mo_path_is_system(p))
 		return add_cand(c, MO_CAND_SYSTEM, strdup(p), NULL);
 	if (env->install_root && env->install_root[0]) {
 		size_t lr = strlen(env->install_root);

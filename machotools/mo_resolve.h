@@ -157,6 +157,8 @@ struct mo_load_report {
 int mo_load_check(const struct mo_load_env *env, const struct mo_loader *parent, const char *file,
 		  const char *bundle_path, unsigned flags, struct mo_load_report **out);
 void mo_load_report_free(struct mo_load_report *r);
+/* True for /usr/lib/... and /System/...: macOS's own libraries (dyld's shared cache), not the bundle's. */
+int mo_path_is_system(const char *path);
 /* "unresolved dependency", "missing architecture", ... */
 const char *mo_problem_kind_name(enum mo_problem_kind k);
 

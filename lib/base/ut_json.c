@@ -1,5 +1,6 @@
 /* ut_json.c - streaming JSON writer. */
 #include "ut_json.h"
+#include "ut_utf8.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -105,12 +106,9 @@ void ut_json_strn(struct ut_json *j, const char *s, size_t n)
 			put(j, (const char *)p + i, 1);
 			i++;
 		} else {
-			/* Pass valid UTF-8 sequences through; escape stray bytes. */
-			size_t len = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-			int ok = len > 0 && i + len <= n;
-			for (size_t k = 1; ok && k < len; k++)
-				ok = (p[i + k] & 0xc0) == 0x80;
-			if (ok) {
+			/* Pass well-formed UTF-8 through; escape stray bytes. */
+			size_t len = ut_utf8_seq(p + i, n - i, NULL);
+			if (len) {
 				put(j, (const char *)p + i, len);
 				i += len;
 			} else {

@@ -2,7 +2,7 @@
  * ut_json.h - a small streaming JSON writer into a ut_buf.
  *
  * Commas and nesting are tracked; strings are escaped (UTF-8 passed through,
- * control characters as \u00XX, invalid UTF-8 bytes as \u00XX of the byte).
+ * control characters as \u00XX, bytes that are not well-formed UTF-8 (ut_utf8_seq) as \u00XX of the byte).
  * Errors are sticky: check ut_json_finish() once at the end.
  *
  *   struct ut_json j; ut_json_init(&j, &buf);
