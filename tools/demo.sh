@@ -6,8 +6,10 @@
 # sysroot install names and a linker signature.  utmpatch plans the install
 # (--dry-run), installs it (install names, load check, signing closure,
 # entitlements, one journaled transaction), the result is audited and verified
-# deep+strict, `status` says what was done, and `rollback` returns the bundle
-# to its pristine bytes - which the demo checks byte for byte.
+# deep+strict, `status` says what was done, vmcheck finds and fixes the VMs
+# that need vmnet, the CI gate (`verify --app --vms`) passes, and `rollback`
+# returns the bundle to its pristine bytes - which the demo checks byte for
+# byte.
 #
 # The demo bundle is signed with a TEST-ONLY Developer ID (testdata/keys), so
 # verifying it needs that test root as an anchor (--anchors); a real UTM.app
@@ -78,10 +80,25 @@ run "$bin" entitlements --app "$app" | show | sed -n '/^QEMULauncher.app/,/^$/p'
 say "7. Status"
 run "$bin" status --app "$app" --state-dir "$state" | show
 
-say "8. Rollback"
+say "8. The VMs: vmnet needs com.apple.vm.networking, which the ad-hoc launcher no longer has"
+vms=$work/vms
+mkdir -p "$vms"
+cp -R "$root/testdata/vmconfigs/qemu-v4-shared.utm" "$root/testdata/vmconfigs/qemu-v4-emulated.utm" \
+	"$root/testdata/vmconfigs/apple-v4-bridged.utm" "$vms/"
+run "$bin" vmcheck "$vms" | show || true
+run "$bin" vmcheck --fix "$vms" --state-dir "$state" | show | grep -E '^[^ ]|changed|backup'
+
+say "9. The CI gate: the bundle and the VMs, as JUnit for a pipeline"
+run "$bin" verify --app "$app" --vms "$vms" --anchors "$anchors" | show | grep -v '^PASS'
+run "$bin" verify --app "$app" --vms "$vms" --anchors "$anchors" --format junit -o "$work/verify.xml" 2>&1 | show
+if command -v xmllint >/dev/null 2>&1; then
+	xmllint --noout --schema "$root/testdata/junit/junit.xsd" "$work/verify.xml" 2>&1 | show
+fi
+
+say "10. Rollback"
 run "$bin" rollback --app "$app" --state-dir "$state" | show
 
-say "9. Byte for byte"
+say "11. Byte for byte"
 snapshot "$app" >"$work/after"
 if cmp -s "$work/before" "$work/after" && diff -r "$work/pristine.app" "$app" >/dev/null; then
 	echo "UTM.app is byte-identical to before the install: $(wc -l <"$work/after") paths and hashes, diff -r clean"
