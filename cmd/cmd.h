@@ -37,6 +37,10 @@ int cmd_progress_wanted(int json);
 int cmd_color_wanted(FILE *f);
 /* Rewrites the progress line on stderr ("what: 12/647 MiB"), and erases it when done reaches total. */
 void cmd_progress(const char *what, uint64_t done, uint64_t total);
+/* "what: step..." or "what: step 12/647 MiB" (total != 0); step NULL erases the line. */
+void cmd_progress_step(const char *what, const char *step, uint64_t done, uint64_t total);
+/* Rewrites the progress line with text; NULL erases it.  Callers check cmd_progress_wanted first. */
+void cmd_progress_text(const char *text);
 /* True if arg equals opt; used by the small hand-rolled option parsers. */
 int cmd_is(const char *arg, const char *opt);
 /* Fetches the value of an option that takes one (argv[++*i]); NULL if missing. */

@@ -215,12 +215,23 @@ static int print_json(const struct ut_utmapp *a, const struct ut_ents_report *r,
 }
 
 /* --restore: plan, apply, print; returns the exit code. */
+static void restore_progress(void *ctx, const char *step, uint64_t done, uint64_t total)
+{
+	cmd_progress_step(ctx, step, done, total);
+}
+
 static int restore(struct ents_args *a, struct cmd_env *e, const struct ut_utmapp *app, const struct ut_ents_report *r)
 {
 	struct ut_install *in = NULL;
+	if (cmd_progress_wanted(a->json)) {
+		a->o.progress = restore_progress;
+		a->o.progress_ctx = "entitlements";
+	}
 	int rc = ut_restore_plan(&in, &a->o, e->profiles);
 	if (!rc && !a->o.dry_run)
 		rc = ut_install_apply(in);
+	if (a->o.progress)
+		cmd_progress_text(NULL);
 	enum ut_report_result res = rc == UT_EREFUSED && in && in->nproblems ? UT_RESULT_REFUSED
 				    : rc                                       ? UT_RESULT_FAILED
 				    : a->o.dry_run && in->nclosure             ? UT_RESULT_PLANNED

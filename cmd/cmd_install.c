@@ -195,6 +195,11 @@ static int print_result(const struct ut_install *in, int json, enum ut_report_re
 	return rc;
 }
 
+static void install_progress(void *ctx, const char *step, uint64_t done, uint64_t total)
+{
+	cmd_progress_step(ctx, step, done, total);
+}
+
 int cmd_install(int argc, char **argv)
 {
 	struct install_args a;
@@ -213,10 +218,16 @@ int cmd_install(int argc, char **argv)
 	struct cmd_env e;
 	struct ut_install *in = NULL;
 	int rc = load_env(&a, &e);
+	if (cmd_progress_wanted(a.json)) {
+		a.o.progress = install_progress;
+		a.o.progress_ctx = "install";
+	}
 	if (!rc)
 		rc = ut_install_plan(&in, &a.o, e.profiles);
 	if (!rc && !a.o.dry_run)
 		rc = ut_install_apply(in);
+	if (a.o.progress)
+		cmd_progress_text(NULL);
 	int code = EXIT_OK;
 	if (in && (in->app || rc == 0 || (rc == UT_EREFUSED && in->nproblems))) {
 		enum ut_report_result res = rc == UT_EREFUSED && in->nproblems ? UT_RESULT_REFUSED

@@ -82,7 +82,7 @@ static int parse(int argc, char **argv, struct gate_args *a, const char *usage)
 static void gate_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
 {
 	(void)ctx;
-	cmd_progress(what, done, total);
+	cmd_progress_step("verify", what, done, total);
 }
 
 static int run(const struct gate_args *a, struct ut_gate *g, struct ut_vm_list *l)
@@ -98,6 +98,8 @@ static int run(const struct gate_args *a, struct ut_gate *g, struct ut_vm_list *
 			o.progress = gate_progress;
 		if (!rc)
 			rc = ut_gate_app(g, &o);
+		if (o.progress)
+			cmd_progress_text(NULL);
 		cmd_env_release(&env);
 	}
 	if (!rc && a->want_vms && (rc = cmd_vm_collect(l, a->vms, a->nvms)) == 0)

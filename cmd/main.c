@@ -93,19 +93,52 @@ int cmd_color_wanted(FILE *f)
 	return isatty(fileno(f)) && !(no && *no) && !(term && strcmp(term, "dumb") == 0);
 }
 
-void cmd_progress(const char *what, uint64_t done, uint64_t total)
+static int progress_len; /* columns of the progress line now on stderr */
+
+void cmd_progress_text(const char *text)
 {
-	/* With NO_COLOR (or TERM=dumb) no escape sequence at all: the line is overwritten with spaces. */
+	/* With NO_COLOR (or TERM=dumb) no escape sequence at all: the old line is overwritten with spaces. */
 	int esc = cmd_color_wanted(stderr);
-	int n = fprintf(stderr, "\r%s: %llu/%llu MiB", what, (unsigned long long)(done >> 20),
-			(unsigned long long)(total >> 20));
-	if (done >= total) {
-		if (esc)
+	if (!text) {
+		if (progress_len && esc)
 			fputs("\r\033[K", stderr);
-		else if (n > 0)
-			fprintf(stderr, "\r%*s\r", n - 1, "");
+		else if (progress_len)
+			fprintf(stderr, "\r%*s\r", progress_len, "");
+		progress_len = 0;
+	} else {
+		int n = fprintf(stderr, "\r%s", text);
+		n = n > 0 ? n - 1 : 0;
+		if (esc)
+			fputs("\033[K", stderr);
+		else if (n < progress_len)
+			fprintf(stderr, "%*s", progress_len - n, "");
+		progress_len = n > progress_len || esc ? n : progress_len;
 	}
 	fflush(stderr);
+}
+
+void cmd_progress_step(const char *what, const char *step, uint64_t done, uint64_t total)
+{
+	char line[256];
+	if (!step)
+		cmd_progress_text(NULL);
+	else if (total)
+		snprintf(line, sizeof(line), "%s: %s %llu/%llu MiB", what, step, (unsigned long long)(done >> 20),
+			 (unsigned long long)(total >> 20));
+	else
+		snprintf(line, sizeof(line), "%s: %s...", what, step);
+	if (step)
+		cmd_progress_text(line);
+}
+
+void cmd_progress(const char *what, uint64_t done, uint64_t total)
+{
+	char line[256];
+	snprintf(line, sizeof(line), "%s: %llu/%llu MiB", what, (unsigned long long)(done >> 20),
+		 (unsigned long long)(total >> 20));
+	cmd_progress_text(line);
+	if (done >= total)
+		cmd_progress_text(NULL);
 }
 
 int cmd_is(const char *arg, const char *opt) { return strcmp(arg, opt) == 0; }

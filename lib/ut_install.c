@@ -214,6 +214,12 @@ static int running_problems(struct ut_install *in, const char *app)
 	return rc;
 }
 
+void ui_step(const struct ut_install *in, const char *step, uint64_t done, uint64_t total)
+{
+	if (in->opts->progress)
+		in->opts->progress(in->opts->progress_ctx, step, done, total);
+}
+
 int ui_new(struct ut_install **out, const struct ut_install_opts *o, const struct ut_profiles *p, int restore)
 {
 	*out = NULL;
@@ -238,6 +244,7 @@ int ui_new(struct ut_install **out, const struct ut_install_opts *o, const struc
 	int rc = o->check_processes ? running_problems(in, o->app) : 0;
 	if (!rc && in->nproblems)
 		return ut_fail(UT_EREFUSED, "refused: the bundle is in use");
+	ui_step(in, "reading UTM.app", 0, 0);
 	if (!rc)
 		rc = ut_utmapp_open(&in->app, o->app, p, host);
 	if (!rc)
@@ -253,6 +260,7 @@ int ui_new(struct ut_install **out, const struct ut_install_opts *o, const struc
 static int finish(struct ut_install *in, int rc, double t0)
 {
 	in->times.total = ui_now() - t0;
+	ui_step(in, NULL, 0, 0);
 	if (!rc && in->nproblems)
 		rc = ut_fail(UT_EREFUSED, "refused: %zu problem%s", in->nproblems, in->nproblems == 1 ? "" : "s");
 	return rc;
@@ -263,12 +271,16 @@ int ut_install_plan(struct ut_install **out, const struct ut_install_opts *o, co
 	double t0 = ui_now();
 	int rc = ui_new(out, o, p, 0);
 	struct ut_install *in = *out;
+	if (in)
+		ui_step(in, "checking the dylib", 0, 0);
 	if (!rc)
 		rc = ui_plan_dylib(in);
 	if (!rc)
 		rc = ui_closure_install(in);
-	if (!rc && !in->nproblems)
+	if (!rc && !in->nproblems) {
+		ui_step(in, "signing (staged)", 0, 0);
 		rc = ui_stage_sign(in);
+	}
 	return in ? finish(in, rc, t0) : rc;
 }
 
@@ -279,8 +291,10 @@ int ut_restore_plan(struct ut_install **out, const struct ut_install_opts *o, co
 	struct ut_install *in = *out;
 	if (!rc)
 		rc = ui_closure_restore(in);
-	if (!rc && !in->nproblems && in->nclosure)
+	if (!rc && !in->nproblems && in->nclosure) {
+		ui_step(in, "signing (staged)", 0, 0);
 		rc = ui_stage_sign(in);
+	}
 	return in ? finish(in, rc, t0) : rc;
 }
 

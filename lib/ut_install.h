@@ -108,6 +108,10 @@ struct ut_install_opts {
 	unsigned fail_after;         /* test hook: SIGKILL after the n-th journal record */
 	const char *tool_version;    /* journaled */
 	int64_t signing_time;        /* identity: CMS signing time; 0: now */
+	/* optional: told of each long step ("signing", "verifying", ...); done/total count bytes where the
+	   step hashes files, else both 0 */
+	void (*progress)(void *ctx, const char *step, uint64_t done, uint64_t total);
+	void *progress_ctx;
 };
 
 enum ut_inst_problem_kind {

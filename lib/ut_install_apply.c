@@ -31,6 +31,12 @@ static int add_verify_line(struct ut_install *in, char *line)
 	return 0;
 }
 
+static void verify_progress(void *ctx, uint64_t done, uint64_t total, const char *rel)
+{
+	(void)rel;
+	ui_step(ctx, "verifying (deep, strict)", done, total);
+}
+
 /* cs_bverify_bundle over what changed: UTM.app deep+strict, or (minimal) the framework. */
 static int verify(struct ut_install *in)
 {
@@ -39,7 +45,8 @@ static int verify(struct ut_install *in)
 	char *path = top_only_fw ? ui_join(a->path, a->v[in->fw].rel) : ui_strdup(a->path);
 	if (!path)
 		return UT_ENOMEM;
-	struct cs_bverify_opts vo = { .flags = CS_BVERIFY_DEEP | CS_BVERIFY_STRICT, .trust = in->opts->trust };
+	struct cs_bverify_opts vo = { .flags = CS_BVERIFY_DEEP | CS_BVERIFY_STRICT, .trust = in->opts->trust,
+				      .progress = in->opts->progress ? verify_progress : NULL, .progress_ctx = in };
 	struct cs_bverify_result r;
 	memset(&r, 0, sizeof(r));
 	int rc = cs_bverify_bundle(&r, path, &vo);
@@ -197,12 +204,14 @@ static int run(struct ut_install *in, struct ut_txn *t)
 {
 	int rc = 0;
 	double t0 = ui_now();
+	ui_step(in, "backing up", 0, 0);
 	for (size_t i = 0; !rc && i < in->nfiles; i++) {
 		const struct ut_inst_file *f = &in->files[i];
 		rc = ut_txn_plan_file(t, f->rel, f->old_cdhash[0] ? f->old_cdhash : NULL);
 	}
 	double t1 = ui_now();
 	in->times.backup += t1 - t0;
+	ui_step(in, "writing", 0, 0);
 	for (size_t i = 0; !rc && i < in->nfiles; i++)
 		rc = ut_txn_replace(t, in->files[i].rel, in->files[i].staged, -1);
 	double t2 = ui_now();
@@ -215,6 +224,7 @@ static int run(struct ut_install *in, struct ut_txn *t)
 	size_t nmeta = 0;
 	if (!rc)
 		rc = build_meta(in, meta, &nmeta);
+	ui_step(in, "committing", 0, 0);
 	if (!rc)
 		rc = ut_txn_mark_verified(t);
 	if (!rc)

@@ -14,6 +14,8 @@ int ui_problem(struct ut_install *in, enum ut_inst_problem_kind kind, const char
 /* The last problem recorded (to attach symbols). */
 struct ut_inst_problem *ui_last_problem(struct ut_install *in);
 /* Records a warning. */
+/* Tells opts->progress (if any) of a step. */
+void ui_step(const struct ut_install *in, const char *step, uint64_t done, uint64_t total);
 int ui_warn(struct ut_install *in, const char *fmt, ...) UT_PRINTF(2, 3);
 
 /* ut_install.c: allocation, the bundle and its state. */
