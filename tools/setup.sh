@@ -25,7 +25,7 @@ esac
 # Debian package list: build, test oracles, fuzzing, benchmarks.
 PKGS="build-essential pkg-config clang-14 lld-14 llvm-14 libclang-rt-14-dev \
 libplist-dev libplist-utils libssl-dev openssl zlib1g-dev libcriterion-dev liblief-dev \
-python3 python3-macholib python3-jsonschema libxml2-utils hyperfine"
+python3 python3-macholib python3-jsonschema libxml2-utils hyperfine groff-base"
 
 missing=""
 for p in $PKGS; do
