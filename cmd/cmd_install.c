@@ -41,7 +41,7 @@ static const char usage[] =
 	"  --dry-run             print the whole plan; change nothing\n"
 	"  --json                the plan and result as JSON (docs/schemas/install.schema.json)\n"
 	"  --state-dir DIR       backups and records (default: ~/Library/Application Support/utmpatch on\n"
-	"                        macOS, $XDG_STATE_HOME/utmpatch elsewhere)\n"
+	"                        macOS, $XDG_STATE_HOME/utmpatch or ~/.local/state/utmpatch elsewhere)\n"
 	"  --force               proceed although the bundle changed since utmpatch last wrote it\n"
 	"  --arch ARCH           the Mac's architecture: DYLIB must have it (default on macOS: this Mac's;\n"
 	"                        elsewhere every architecture of UTM's framework is needed)\n"

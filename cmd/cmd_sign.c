@@ -36,7 +36,7 @@ static const char usage[] =
 	"  --entitlements FILE        entitlements plist (XML + DER blobs, executables only)\n"
 	"  --runtime                  hardened runtime (flag 0x10000, runtime version = SDK)\n"
 	"  --options LIST             CodeDirectory flags, replacing preserved ones\n"
-	"                             (runtime,library,kill,hard,restrict,enforcement,expires)\n"
+	"                             (runtime,library[-validation],kill,hard,restrict,enforcement,expires)\n"
 	"  --preserve-metadata LIST   keep identifier,entitlements,flags,runtime of the old signature\n"
 	"  --linker-signed            write lld's linker signature instead\n"
 	"  --page-size N              4096 (default) or 16384 (macOS 26 codesign: arm64 slices only)\n"

@@ -445,6 +445,9 @@ const char *cs_flags_names(uint32_t flags, char *buf, size_t n)
 
 int cs_flag_by_name(const char *name, uint32_t *flag)
 {
+	/* codesign --options spells library validation "library"; -d displays it as "library-validation" */
+	if (strcmp(name, "library") == 0)
+		name = "library-validation";
 	for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]); i++) {
 		if (strcmp(name, flag_names[i].name) == 0) {
 			*flag = flag_names[i].flag;
