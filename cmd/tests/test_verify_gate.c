@@ -253,6 +253,20 @@ Test(verify_gate, vm_checks_follow_expected_tsv, .timeout = 120)
 	cr_expect_eq(oracle("schema", json, NULL, NULL, NULL, NULL, NULL), 0);
 	cr_expect_eq(oracle("junit", xml, json, NULL, NULL, NULL, NULL), 0);
 	cr_expect_eq(sh_status("xmllint --noout --schema '%s' '%s'", ts_root("testdata/junit/junit.xsd"), xml), 0);
+	/* the corpus' real configs: the x86_64 v4 VM is Emulated, the legacy PowerPC one Shared (vmnet) */
+	char *cjson = tsupport_printf("%s/corpus.json", dir);
+	cr_assert_eq(ui_run(&o, NULL, "verify", "--vms", ts_corpus("utm"), "--json", "-o", cjson, NULL), 1, "%s", o.err);
+	tsupport_out_release(&o);
+	cr_expect_eq(oracle("schema", cjson, NULL, NULL, NULL, NULL, NULL), 0);
+	const char *py = "import json,sys,os; d=json.load(open(sys.argv[1]));"
+			 "print(' '.join(sorted(os.path.basename(os.path.dirname(c['path']))+':'+c['check']+':'+c['status']"
+			 " for c in d['checks'])))";
+	const char *argv[] = { "python3", "-c", py, cjson, NULL };
+	cr_assert_eq(tsupport_run(&o, argv, NULL, NULL), 0);
+	cr_expect_str_eq(o.out, "macos12-x86_64-v4.utm:config:pass macos12-x86_64-v4.utm:networking:pass "
+				"osx104-ppc-v2.utm:config:pass osx104-ppc-v2.utm:networking:fail\n");
+	tsupport_out_release(&o);
+	free(cjson);
 	/* only good VMs: exit 0 */
 	cr_expect_eq(ui_run(&o, NULL, "verify", "--vms", ts_root("testdata/vmconfigs/qemu-v4-emulated.utm"),
 			    ts_root("testdata/vmconfigs/apple-v4-shared.utm"), NULL), 0, "%s%s", o.out, o.err);
