@@ -49,66 +49,43 @@ struct ut_gate_check *ut_gate_add(struct ut_gate *g, const char *suite, const ch
 	return c;
 }
 
-static int add_message(struct ut_gate_check *c, const char *fmt, va_list ap)
+/* Sets the status and appends a message.  Notes written while a check passed are dropped when it fails. */
+static int add_message(struct ut_gate_check *c, enum ut_gate_status st, const char *fmt, va_list ap)
 {
-	va_list copy;
-	va_copy(copy, ap);
-	int len = vsnprintf(NULL, 0, fmt, copy);
-	va_end(copy);
-	if (len < 0)
-		return ut_fail(UT_EINVAL, "cannot format a gate message");
-	char *m = malloc((size_t)len + 1);
-	if (!m)
-		return ut_fail(UT_ENOMEM, "out of memory");
-	vsnprintf(m, (size_t)len + 1, fmt, ap);
-	if (c->nmessages == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 4;
-		char **v = realloc(c->messages, cap * sizeof(*v));
-		if (!v) {
-			free(m);
-			return ut_fail(UT_ENOMEM, "out of memory");
-		}
-		c->messages = v;
-		c->cap = cap;
-	}
-	c->messages[c->nmessages++] = m;
-	return 0;
-}
-
-int ut_gate_note(struct ut_gate_check *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = add_message(c, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-int ut_gate_fail(struct ut_gate_check *c, const char *fmt, ...)
-{
-	if (c->status != UT_GATE_FAIL) {
-		/* notes written while it was passing are not findings */
+	if (st == UT_GATE_FAIL && c->status != UT_GATE_FAIL) {
 		for (size_t k = 0; k < c->nmessages; k++)
 			free(c->messages[k]);
 		c->nmessages = 0;
 	}
-	c->status = UT_GATE_FAIL;
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = add_message(c, fmt, ap);
-	va_end(ap);
-	return rc;
+	if (st != UT_GATE_PASS)
+		c->status = st;
+	struct ut_buf b;
+	ut_buf_init(&b, 0);
+	size_t len;
+	char *m = NULL;
+	if (!ut_buf_vprintf(&b, fmt, ap) && !ut_buf_cstr(&b))
+		m = (char *)ut_buf_detach(&b, &len);
+	ut_buf_release(&b);
+	if (!m || !ui_vec_push((void **)&c->messages, &c->nmessages, &c->cap, sizeof(char *))) {
+		free(m);
+		return ut_fail(UT_ENOMEM, "out of memory");
+	}
+	c->messages[c->nmessages - 1] = m;
+	return 0;
 }
 
-int ut_gate_skip(struct ut_gate_check *c, const char *fmt, ...)
-{
-	c->status = UT_GATE_SKIP;
-	va_list ap;
-	va_start(ap, fmt);
-	int rc = add_message(c, fmt, ap);
-	va_end(ap);
-	return rc;
-}
+#define GATE_MESSAGE(name, status)                                            \
+	int name(struct ut_gate_check *c, const char *fmt, ...)               \
+	{                                                                     \
+		va_list ap;                                                   \
+		va_start(ap, fmt);                                            \
+		int rc = add_message(c, status, fmt, ap);                     \
+		va_end(ap);                                                   \
+		return rc;                                                    \
+	}
+GATE_MESSAGE(ut_gate_note, UT_GATE_PASS)
+GATE_MESSAGE(ut_gate_fail, UT_GATE_FAIL)
+GATE_MESSAGE(ut_gate_skip, UT_GATE_SKIP)
 
 size_t ut_gate_count(const struct ut_gate *g, const char *suite, enum ut_gate_status s)
 {

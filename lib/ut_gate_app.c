@@ -164,20 +164,6 @@ static int is_qemu(const struct ut_utmapp_comp *x)
 	return x->role == UT_ROLE_FRAMEWORK && strncmp(x->name, "qemu-", 5) == 0;
 }
 
-static char *dir_of(const char *rel)
-{
-	const char *slash = strrchr(rel, '/');
-	size_t n = slash ? (size_t)(slash - rel) : 0;
-	char *d = malloc(n + 1);
-	if (!d) {
-		ut_fail(UT_ENOMEM, "out of memory");
-		return NULL;
-	}
-	memcpy(d, rel, n);
-	d[n] = '\0';
-	return d;
-}
-
 static int report_problems(struct ut_gate_check *c, const char *arch, const struct mo_load_report *r)
 {
 	int rc = 0;
@@ -297,7 +283,7 @@ static int check_frameworks_load(struct gate_app *ga)
 		return 0;
 	const struct ut_utmapp_comp *launcher = &a->v[a->launcher];
 	char *lpath = ui_join(a->path, launcher->exec_rel);
-	char *ldir = lpath ? dir_of(launcher->exec_rel) : NULL;
+	char *ldir = lpath ? ui_dirname(launcher->exec_rel) : NULL;
 	struct ut_src src;
 	struct mo_file *lf = NULL;
 	int rc = !ldir ? UT_ENOMEM : ut_src_open(&src, lpath);

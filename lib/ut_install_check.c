@@ -58,26 +58,12 @@ static int add_load_problems(struct ut_install *in, const char *arch, const stru
 	return rc;
 }
 
-static char *dir_of(const char *rel)
-{
-	const char *slash = strrchr(rel, '/');
-	size_t n = slash ? (size_t)(slash - rel) : 0;
-	char *d = malloc(n + 1);
-	if (!d) {
-		ut_fail(UT_ENOMEM, "out of memory");
-		return NULL;
-	}
-	memcpy(d, rel, n);
-	d[n] = '\0';
-	return d;
-}
-
 int ui_load_check(struct ut_install *in, const struct mo_file *dy)
 {
 	const struct ut_utmapp_comp *launcher = &in->app->v[in->app->launcher];
 	const struct ut_utmapp_comp *fw = &in->app->v[in->fw];
 	char *lpath = ui_join(in->app->path, launcher->exec_rel);
-	char *ldir = dir_of(launcher->exec_rel);
+	char *ldir = ui_dirname(launcher->exec_rel);
 	struct ut_src src = { .fd = -1 };
 	struct mo_file *lf = NULL;
 	int rc = !lpath || !ldir ? UT_ENOMEM : ut_src_open(&src, lpath);

@@ -32,6 +32,20 @@ char *ui_printf(const char *fmt, ...)
 	return s;
 }
 
+char *ui_dirname(const char *rel)
+{
+	const char *slash = strrchr(rel, '/');
+	size_t n = slash ? (size_t)(slash - rel) : 0;
+	char *d = malloc(n + 1);
+	if (!d) {
+		ut_fail(UT_ENOMEM, "out of memory");
+		return NULL;
+	}
+	memcpy(d, rel, n);
+	d[n] = '\0';
+	return d;
+}
+
 char *ui_join(const char *a, const char *b)
 {
 	if (!a[0])

@@ -12,6 +12,8 @@
 
 /* malloc'd printf; NULL (with a recorded UT_ENOMEM message) on failure. */
 char *ui_printf(const char *fmt, ...) UT_PRINTF(1, 2);
+/* The directory part of a relative path ("a/b/c" -> "a/b", "c" -> ""), malloc'd; NULL on out of memory. */
+char *ui_dirname(const char *rel);
 /* a + "/" + b; an empty a or b gives a copy of the other. */
 char *ui_join(const char *a, const char *b);
 /* strdup that records UT_ENOMEM; NULL in gives NULL without error. */

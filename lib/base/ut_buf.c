@@ -77,22 +77,29 @@ PUT(ut_buf_le32, uint32_t, 4, ut_put_le32)
 PUT(ut_buf_le64, uint64_t, 8, ut_put_le64)
 #undef PUT
 
-int ut_buf_printf(struct ut_buf *b, const char *fmt, ...)
+int ut_buf_vprintf(struct ut_buf *b, const char *fmt, va_list ap)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_list copy;
+	va_copy(copy, ap);
+	int n = vsnprintf(NULL, 0, fmt, copy);
+	va_end(copy);
 	if (n < 0)
 		return ut_fail(UT_EINVAL, "bad format string");
 	int rc = ut_buf_grow(b, (size_t)n + 1);
 	if (rc)
 		return rc;
-	va_start(ap, fmt);
 	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
 	b->len += (size_t)n;
 	return 0;
+}
+
+int ut_buf_printf(struct ut_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = ut_buf_vprintf(b, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int ut_buf_cstr(struct ut_buf *b)

@@ -9,6 +9,7 @@
 #ifndef UT_BUF_H
 #define UT_BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,7 @@ int ut_buf_le32(struct ut_buf *b, uint32_t v);
 int ut_buf_le64(struct ut_buf *b, uint64_t v);
 /* Appends a formatted string without its NUL. */
 int ut_buf_printf(struct ut_buf *b, const char *fmt, ...) UT_PRINTF(2, 3);
+int ut_buf_vprintf(struct ut_buf *b, const char *fmt, va_list ap) UT_PRINTF(2, 0);
 /* Appends a NUL without counting it in len (for use as a C string). */
 int ut_buf_cstr(struct ut_buf *b);
 /* Takes ownership of the bytes (caller frees); the buffer is emptied. */
