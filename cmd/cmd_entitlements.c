@@ -91,7 +91,7 @@ static int parse(int argc, char **argv, struct ents_args *a)
 
 static int load_env(struct ents_args *a, struct cmd_env *e)
 {
-	const struct cmd_env_args ea = { a->anchors, a->p12, a->password, a->profiles_dir, !a->o.state_dir, "entitlements" };
+	const struct cmd_env_args ea = { a->anchors, a->p12, a->password, a->profiles_dir, !a->o.state_dir };
 	int rc = cmd_env_load(e, &ea);
 	if (a->anchors)
 		a->o.trust = &e->trust;

@@ -16,13 +16,8 @@ int cmd_env_load(struct cmd_env *e, const struct cmd_env_args *a)
 	int rc = a->anchors ? cmd_verify_load_anchors(a->anchors, &e->trust) : 0;
 	if (!rc && a->p12)
 		rc = cs_identity_load_p12(&e->id, a->p12, a->password, &e->trust);
-	if (!rc && a->want_state_dir) {
-		const char *home = getenv("HOME");
-		if (!home || !*home)
-			rc = ut_fail(UT_EINVAL, "%s: no HOME for the default state directory: give --state-dir", a->what);
-		else
-			rc = ut_state_default_dir(home, getenv("XDG_STATE_HOME"), &e->state_dir);
-	}
+	if (!rc && a->want_state_dir)
+		rc = cmd_default_state_dir(&e->state_dir);
 	if (!rc)
 		rc = ut_install_find_profiles(&e->profiles_dir,
 					      a->profiles_dir ? a->profiles_dir : getenv("UTMPATCH_PROFILES"));
@@ -59,6 +54,14 @@ int cmd_verify_load_anchors(const char *path, struct cs_trust *trust)
 	trust->anchors = roots;
 	trust->nanchors = n;
 	return 0;
+}
+
+int cmd_default_state_dir(char **out)
+{
+	const char *home = getenv("HOME");
+	if (!home || !*home)
+		return ut_fail(UT_EINVAL, "no HOME for the default state directory: give --state-dir");
+	return ut_state_default_dir(home, getenv("XDG_STATE_HOME"), out);
 }
 
 int cmd_vm_collect(struct ut_vm_list *l, const char *const *paths, int npaths)

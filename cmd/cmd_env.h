@@ -22,7 +22,6 @@ struct cmd_env {
 struct cmd_env_args {
 	const char *anchors, *p12, *password, *profiles_dir;
 	int want_state_dir;        /* compute the default state directory */
-	const char *what;          /* command name, for messages */
 };
 
 int cmd_env_load(struct cmd_env *e, const struct cmd_env_args *a);
@@ -30,6 +29,8 @@ void cmd_env_release(struct cmd_env *e);
 /* Shared with cmd_audit.c / cmd_verify.c: an anchors file into *trust (free trust->anchors). */
 int cmd_verify_load_anchors(const char *path, struct cs_trust *trust);
 
+/* utmpatch's state directory when --state-dir is not given (from HOME / XDG_STATE_HOME); *out malloc'd. */
+int cmd_default_state_dir(char **out);
 /* The VMs at paths (see ut_vm_list_add_path), or with none UTM's own (ut_vm_list_add_defaults under HOME). */
 int cmd_vm_collect(struct ut_vm_list *l, const char *const *paths, int npaths);
 

@@ -158,7 +158,7 @@ static const char *mac_arch(const char *given)
 
 static int load_env(struct install_args *a, struct cmd_env *e)
 {
-	const struct cmd_env_args ea = { a->anchors, a->p12, a->password, a->profiles_dir, !a->o.state_dir, "install" };
+	const struct cmd_env_args ea = { a->anchors, a->p12, a->password, a->profiles_dir, !a->o.state_dir };
 	int rc = cmd_env_load(e, &ea);
 	if (a->anchors)
 		a->o.trust = &e->trust;

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "cmd_env.h"
 #include "ut_buf.h"
 #include "ut_err.h"
 #include "ut_install.h"
@@ -179,9 +180,9 @@ int cmd_status(int argc, char **argv)
 		a.app = "/Applications/UTM.app";
 	char *dflt = NULL;
 	if (!a.state_dir) {
-		const char *home = getenv("HOME");
-		if (ut_state_default_dir(home ? home : "", getenv("XDG_STATE_HOME"), &dflt))
-			return cmd_fail(UT_EINVAL);
+		int rc = cmd_default_state_dir(&dflt);
+		if (rc)
+			return cmd_fail(rc);
 		a.state_dir = dflt;
 	}
 	struct ut_state_report r;

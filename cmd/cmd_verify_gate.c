@@ -90,7 +90,7 @@ static int run(const struct gate_args *a, struct ut_gate *g, struct ut_vm_list *
 	int rc = 0;
 	if (a->app) {
 		struct cmd_env env;
-		struct cmd_env_args ea = { .anchors = a->anchors, .profiles_dir = a->profiles, .what = "verify" };
+		struct cmd_env_args ea = { .anchors = a->anchors, .profiles_dir = a->profiles };
 		rc = cmd_env_load(&env, &ea);
 		struct ut_gate_app_opts o = { .app = a->app, .profiles = env.profiles, .trust = &env.trust,
 					      .host_arch = a->arch };

@@ -273,7 +273,7 @@ int cmd_vmcheck(int argc, char **argv)
 		if (!rc && o.state_dir && !(state_dir = strdup(o.state_dir)))
 			rc = ut_fail(UT_ENOMEM, "out of memory");
 		else if (!rc && !o.state_dir)
-			rc = ut_state_default_dir(getenv("HOME"), getenv("XDG_STATE_HOME"), &state_dir);
+			rc = cmd_default_state_dir(&state_dir);
 	}
 	int fix_failed = 0;
 	for (size_t i = 0; !rc && o.fix && i < l.n; i++) {
