@@ -328,6 +328,8 @@ static int check_entitlements_one(struct gate_app *ga, const struct ut_ents_comp
 	free(exec);
 	if (!c)
 		return UT_ENOMEM;
+	if (x->error)
+		return ut_gate_fail(c, "cannot be read: %s", x->error);
 	if (!x->sig.is_signed)
 		return ut_gate_skip(c, "not signed (see the signature check)");
 	int adhoc = x->sig.adhoc || x->sig.linker;
@@ -378,7 +380,8 @@ static int has_vmnet(const struct ut_utmapp_comp *x)
 int ut_gate_app(struct ut_gate *g, const struct ut_gate_app_opts *o)
 {
 	struct gate_app ga = { .g = g, .o = o };
-	int rc = ut_utmapp_open(&ga.a, o->app, o->profiles, o->host_arch ? o->host_arch : "arm64");
+	int rc = ut_utmapp_open_ex(&ga.a, o->app, o->profiles, o->host_arch ? o->host_arch : "arm64",
+				   UT_UTMAPP_KEEP_BROKEN);
 	if (rc)
 		return rc;
 	const char *slash = strrchr(ga.a->path, '/');

@@ -111,7 +111,7 @@ static int framework_refused(const struct ut_utmapp *a, size_t i, const char **w
 	int hit = 0;
 	for (size_t k = a->first_framework; !hit && k < a->n; k++) {
 		const char *t = a->v[k].sig.team_id;
-		if (mask[k] && (!t[0] || !team[0] || strcmp(t, team) != 0)) {
+		if (mask[k] && !a->v[k].error && (!t[0] || !team[0] || strcmp(t, team) != 0)) {
 			*which = a->v[k].name;
 			hit = 1;
 		}

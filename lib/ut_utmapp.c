@@ -67,6 +67,7 @@ static void comp_release(struct ut_utmapp_comp *c)
 	free(c->signed_rel);
 	free(c->bundle_id);
 	free(c->install_name);
+	free(c->error);
 	for (size_t i = 0; i < c->ndeps; i++)
 		free(c->deps[i]);
 	free(c->deps);
@@ -135,7 +136,8 @@ static int read_macho_facts(struct ut_utmapp_comp *x, const char *exec, const ch
 	int rc = ut_src_open(&src, exec);
 	if (rc)
 		return rc;
-	if ((rc = mo_file_parse(&src, &f)) == 0) {
+	int parsed = (rc = mo_file_parse(&src, &f)) == 0; /* the reader's messages name the file already */
+	if (parsed) {
 		const struct mo_slice *s = mo_file_find_arch(f, host_arch);
 		for (uint32_t i = 0; !s && i < f->nslices; i++)
 			if (f->slices[i].kind == MO_SLICE_MACHO64)
@@ -161,7 +163,17 @@ static int read_macho_facts(struct ut_utmapp_comp *x, const char *exec, const ch
 	}
 	mo_file_free(f);
 	ut_src_release(&src);
-	return rc ? ut_ctx(rc, "'%s'", exec) : 0;
+	return rc && parsed ? ut_ctx(rc, "'%s'", exec) : rc;
+}
+
+/* A component whose executable cannot be read: an error, or (UT_UTMAPP_KEEP_BROKEN) kept with the reason. */
+static int broken(const struct ut_utmapp *a, struct ut_utmapp_comp *x, int rc)
+{
+	if (!rc || rc == UT_ENOMEM || !(a->flags & UT_UTMAPP_KEEP_BROKEN))
+		return rc;
+	ut_sig_info_release(&x->sig);
+	memset(&x->sig, 0, sizeof(x->sig));
+	return (x->error = ui_strdup(ut_errmsg())) ? 0 : UT_ENOMEM;
 }
 
 static int add_profile_comp(struct ut_utmapp *a, size_t *cap, const struct ut_profiles *p, const struct ut_component *c)
@@ -187,10 +199,12 @@ static int add_profile_comp(struct ut_utmapp *a, size_t *cap, const struct ut_pr
 	if (!is_file(exec))
 		rc = ut_fail(UT_ENOTFOUND, "'%s': %s has no '%s' (not a UTM.app, or a damaged one)", a->path, c->name,
 			     x->exec_rel);
-	if (!rc)
+	if (!rc) {
 		rc = ut_sig_info_read(&x->sig, exec, a->host_arch);
-	if (!rc)
-		rc = read_macho_facts(x, exec, a->host_arch);
+		if (!rc)
+			rc = read_macho_facts(x, exec, a->host_arch);
+		rc = broken(a, x, rc);
+	}
 	free(exec);
 	if (rc)
 		return rc;
@@ -230,10 +244,12 @@ static int add_framework(struct ut_utmapp *a, size_t *cap, const struct ut_profi
 		    (b->identifier && !(x->bundle_id = ui_strdup(b->identifier)))))
 		rc = UT_ENOMEM;
 	x->prof = x->bundle_id ? ut_profiles_component_by_id(p, x->bundle_id) : NULL;
-	if (!rc)
+	if (!rc) {
 		rc = ut_sig_info_read(&x->sig, b->exec_path, a->host_arch);
-	if (!rc)
-		rc = read_macho_facts(x, b->exec_path, a->host_arch);
+		if (!rc)
+			rc = read_macho_facts(x, b->exec_path, a->host_arch);
+		rc = broken(a, x, rc);
+	}
 	cs_bundle_free(b);
 	free(abs);
 	return rc;
@@ -306,10 +322,17 @@ static void link_parents(struct ut_utmapp *a)
 
 int ut_utmapp_open(struct ut_utmapp **out, const char *path, const struct ut_profiles *p, const char *host_arch)
 {
+	return ut_utmapp_open_ex(out, path, p, host_arch, 0);
+}
+
+int ut_utmapp_open_ex(struct ut_utmapp **out, const char *path, const struct ut_profiles *p, const char *host_arch,
+		      unsigned flags)
+{
 	*out = NULL;
 	struct ut_utmapp *a = calloc(1, sizeof(*a));
 	if (!a)
 		return ut_fail(UT_ENOMEM, "out of memory");
+	a->flags = flags;
 	a->app = a->tool = a->helper = a->launcher = -1;
 	a->host_arch = host_arch && strcmp(host_arch, "x86_64") == 0 ? "x86_64" : "arm64";
 	size_t cap = 0;

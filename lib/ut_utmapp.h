@@ -74,6 +74,7 @@ struct ut_utmapp_comp {
 	struct ut_sig_info sig;
 	char **deps;            /* UTM names of its non-system dependencies (host slice), e.g. "glib-2.0.0" */
 	size_t ndeps;
+	char *error;            /* UT_UTMAPP_KEEP_BROKEN: why its executable could not be read (sig empty); else NULL */
 	/* frameworks */
 	char *install_name;     /* LC_ID_DYLIB of the host slice, or NULL */
 	uint32_t current_version, compat_version;
@@ -89,7 +90,10 @@ struct ut_utmapp {
 	size_t n;
 	long app, tool, helper, launcher; /* indexes into v, -1 when the profile has no such component */
 	size_t first_framework; /* index of the first framework */
+	unsigned flags;         /* UT_UTMAPP_* given to ut_utmapp_open_ex */
 };
+
+#define UT_UTMAPP_KEEP_BROKEN 1u /* a component whose executable is malformed is kept, with error set */
 
 /*
  * Reads UTM.app at path.  host_arch: the Mac's architecture ("arm64" or
@@ -97,6 +101,9 @@ struct ut_utmapp {
  * is not a bundle, or a listed component is missing.
  */
 int ut_utmapp_open(struct ut_utmapp **out, const char *path, const struct ut_profiles *p, const char *host_arch);
+/* The same, with UT_UTMAPP_* flags (the verify gate reports a malformed component instead of stopping). */
+int ut_utmapp_open_ex(struct ut_utmapp **out, const char *path, const struct ut_profiles *p, const char *host_arch,
+		      unsigned flags);
 void ut_utmapp_free(struct ut_utmapp *a);
 
 /* The framework named name ("qemu-aarch64-softmmu", without ".framework"), or NULL. */

@@ -77,7 +77,8 @@ int ut_sig_info_read(struct ut_sig_info *out, const char *path, const char *host
 	int rc = ut_src_open(&src, path);
 	if (rc)
 		return rc;
-	if ((rc = mo_file_parse(&src, &f)) == 0) {
+	int parsed = (rc = mo_file_parse(&src, &f)) == 0; /* the reader's messages name the file already */
+	if (parsed) {
 		size_t used = 0;
 		for (uint32_t i = 0; i < f->nslices; i++) {
 			char buf[32];
@@ -98,7 +99,7 @@ int ut_sig_info_read(struct ut_sig_info *out, const char *path, const char *host
 	ut_src_release(&src);
 	if (rc) {
 		ut_sig_info_release(out);
-		return ut_ctx(rc, "'%s'", path);
+		return parsed ? ut_ctx(rc, "'%s'", path) : rc;
 	}
 	return 0;
 }

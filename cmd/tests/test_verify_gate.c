@@ -305,3 +305,21 @@ Test(verify_gate, could_not_run_is_exit_3_and_writes_nothing, .timeout = 60)
 	free(bad_out);
 	free(nodir);
 }
+
+Test(verify_gate, a_malformed_component_is_a_failed_check_not_a_crash, .timeout = 120)
+{
+	char *dir = tsupport_tmpdir("gate-bad");
+	char *app = tdemo_copy(dir);
+	char *zstd = tsupport_printf("%s/Contents/Frameworks/zstd.1.framework/Versions/A/zstd.1", app);
+	cr_assert_eq(tsupport_write(zstd, "not a Mach-O file", 17), 0);
+	char *json = NULL;
+	cr_expect_eq(gate(dir, "bad", app, NULL, &json), 1);
+	expect_check(json, "app", "install-names", "Contents/Frameworks/zstd.1.framework", "fail", "not a Mach-O file");
+	expect_check(json, "app", "signature", "Contents/Frameworks/zstd.1.framework", "fail", NULL);
+	expect_check(json, "app", "entitlements", "UTM.app", "pass", NULL);
+	free(json);
+	free(zstd);
+	free(app);
+	ts_rmtree(dir);
+	free(dir);
+}
