@@ -101,7 +101,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/utmpatch/profiles
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/utmpatch
 	install -m 0644 profiles/*.plist profiles/*.tsv profiles/README.md $(DESTDIR)$(PREFIX)/share/utmpatch/profiles/
-	if [ -f docs/utmpatch.1 ]; then install -m 0644 docs/utmpatch.1 $(DESTDIR)$(PREFIX)/share/man/man1/; fi
+	install -m 0644 docs/utmpatch.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 
 format:
 	clang-format -i $(LIB_SRCS) $(CMD_SRCS) $(wildcard */*.h */*/*.h)
