@@ -126,8 +126,8 @@ Test(verify_corpus, every_signed_file_verifies_as_the_manifest_says, .init = loa
      .timeout = 180)
 {
 	unsigned files = 0, slices = 0;
-	for (int fi = 0; tc_signed[fi]; fi++) {
-		const char *rel = tc_signed[fi];
+	for (const char *const *fv = tc_signed(); *fv; fv++) {
+		const char *rel = *fv;
 		if (strncmp(rel, "odd/", 4) == 0)
 			continue;
 		const struct tm_entry *me = tm_find(man, nman, rel);
@@ -288,8 +288,8 @@ Test(verify_corpus, computed_cdhashes_equal_the_cms_attributes, .init = load_man
 {
 	char *dir = ts_tmpdir();
 	int v1 = 0, v2 = 0, want1 = 0, want2 = 0;
-	for (int fi = 0; tc_signed[fi]; fi++) {
-		const char *rel = tc_signed[fi];
+	for (const char *const *fv = tc_signed(); *fv; fv++) {
+		const char *rel = *fv;
 		const struct tm_entry *me = tm_find(man, nman, rel);
 		struct cs_verify_result r;
 		verify_rel(rel, &r);
