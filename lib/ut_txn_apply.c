@@ -64,6 +64,44 @@ static int step_done(struct ut_txn *t, struct txn_plan *p, int action, struct ut
 	return rc;
 }
 
+/* One change in progress: its path, absolute path, state before, and the state it leaves. */
+struct step {
+	const char *relpath;
+	char *abs;
+	struct ut_entry cur, after;
+};
+
+/*
+ * The frame of every change: the common checks (step_start), fn making the
+ * change on disk and describing it in s->after (all but the path), then
+ * STEP n in the journal (step_done).
+ */
+static int run_step(struct ut_txn *t, const char *relpath, int action,
+		    int (*fn)(struct step *s, const void *arg), const void *arg)
+{
+	struct txn_plan *pl = NULL;
+	struct step s;
+	memset(&s, 0, sizeof(s));
+	s.relpath = relpath;
+	int rc = step_start(t, relpath, &pl, &s.abs, &s.cur);
+	if (rc)
+		return rc;
+	rc = fn(&s, arg);
+	if (!rc && !(s.after.path = strdup(relpath)))
+		rc = ut_fail(UT_ENOMEM, "out of memory");
+	if (!rc)
+		rc = step_done(t, pl, action, &s.after);
+	ut_entry_release(&s.after);
+	ut_entry_release(&s.cur);
+	free(s.abs);
+	return rc;
+}
+
+static int refuse_dir(const struct step *s)
+{
+	return s->cur.kind == UT_KIND_DIR ? ut_fail(UT_EREFUSED, "'%s' is a directory", s->relpath) : 0;
+}
+
 static int file_mode(const struct ut_entry *cur, int mode)
 {
 	if (mode >= 0)
@@ -71,60 +109,47 @@ static int file_mode(const struct ut_entry *cur, int mode)
 	return cur->kind == UT_KIND_FILE ? (int)cur->mode : 0644;
 }
 
-static int new_file_entry(struct ut_entry *e, const char *relpath, unsigned mode, uint64_t size, const uint8_t *md)
-{
-	memset(e, 0, sizeof(*e));
-	e->path = strdup(relpath);
-	if (!e->path)
-		return ut_fail(UT_ENOMEM, "out of memory");
-	e->kind = UT_KIND_FILE;
-	e->mode = mode;
-	e->size = size;
-	ut_hex(e->sha256, md, 32);
-	return 0;
-}
+struct write_arg {
+	const void *p;          /* the bytes, or NULL: the file src_path */
+	size_t len;
+	const char *src_path;
+	int mode;
+};
 
-/* Writes len bytes from p, or from src when p is NULL, to abs atomically. */
-static int write_common(struct ut_txn *t, const char *relpath, const void *p, size_t len, const char *src_path,
-			int mode, int action)
+/* Writes the bytes (or the file) to s->abs atomically. */
+static int do_write(struct step *s, const void *varg)
 {
-	struct txn_plan *pl;
-	char *abs;
-	struct ut_entry cur, after;
-	memset(&after, 0, sizeof(after));
-	int rc = step_start(t, relpath, &pl, &abs, &cur);
-	if (rc)
-		return rc;
-	if (cur.kind == UT_KIND_DIR)
-		rc = ut_fail(UT_EREFUSED, "'%s' is a directory", relpath);
-	struct ut_src s;
-	memset(&s, 0, sizeof(s));
-	s.fd = -1;
-	if (!rc)
-		rc = src_path ? ut_src_open(&s, src_path) : ut_src_mem(&s, p, len, relpath);
+	const struct write_arg *w = varg;
+	int rc = refuse_dir(s);
+	struct ut_src src;
+	memset(&src, 0, sizeof(src));
+	src.fd = -1;
+	if (!rc && w->src_path)
+		rc = ut_src_open(&src, w->src_path);
+	else if (!rc)
+		rc = ut_src_mem(&src, w->p, w->len, s->relpath);
 	unsigned type = CS_HASHTYPE_SHA256;
 	uint8_t md[1][CS_HASH_MAX_SIZE];
 	if (!rc)
-		rc = cs_hash_src(&s, 0, s.size, &type, 1, md);
+		rc = cs_hash_src(&src, 0, src.size, &type, 1, md);
 	struct ut_atomic a;
-	int m = file_mode(&cur, mode);
-	if (!rc && (rc = ut_atomic_open(&a, abs, m)) == 0) {
-		rc = ut_atomic_copy(&a, &s, 0, s.size);
+	int m = file_mode(&s->cur, w->mode);
+	if (!rc && (rc = ut_atomic_open(&a, s->abs, m)) == 0) {
+		rc = ut_atomic_copy(&a, &src, 0, src.size);
 		if (!rc)
 			rc = ut_atomic_commit(&a);
 		else
 			ut_atomic_abort(&a);
 	}
 	if (!rc)
-		rc = ut_strip_xattrs(abs);
-	if (!rc)
-		rc = new_file_entry(&after, relpath, (unsigned)m, s.size, md[0]);
-	ut_src_release(&s);
-	if (!rc)
-		rc = step_done(t, pl, action, &after);
-	ut_entry_release(&after);
-	ut_entry_release(&cur);
-	free(abs);
+		rc = ut_strip_xattrs(s->abs);
+	if (!rc) {
+		s->after.kind = UT_KIND_FILE;
+		s->after.mode = (unsigned)m;
+		s->after.size = src.size;
+		ut_hex(s->after.sha256, md[0], 32);
+	}
+	ut_src_release(&src);
 	return rc;
 }
 
@@ -132,40 +157,46 @@ int ut_txn_write(struct ut_txn *t, const char *relpath, const void *p, size_t le
 {
 	if (!p && len)
 		return ut_fail(UT_EINVAL, "no bytes to write to '%s'", relpath ? relpath : "");
-	return write_common(t, relpath, p ? p : "", len, NULL, mode, ST_ACT_WRITE);
+	struct write_arg w = { .p = p ? p : "", .len = len, .mode = mode };
+	return run_step(t, relpath, ST_ACT_WRITE, do_write, &w);
 }
 
 int ut_txn_replace(struct ut_txn *t, const char *relpath, const char *src_path, int mode)
 {
 	if (!src_path)
 		return ut_fail(UT_EINVAL, "no source file for '%s'", relpath ? relpath : "");
-	return write_common(t, relpath, NULL, 0, src_path, mode, ST_ACT_REPLACE);
+	struct write_arg w = { .src_path = src_path, .mode = mode };
+	return run_step(t, relpath, ST_ACT_REPLACE, do_write, &w);
+}
+
+/* Removes the file, symlink or (empty) directory; after stays UT_KIND_ABSENT. */
+static int do_delete(struct step *s, const void *arg)
+{
+	(void)arg;
+	if (s->cur.kind == UT_KIND_ABSENT)
+		return ut_fail(UT_ENOTFOUND, "cannot delete '%s': it does not exist", s->relpath);
+	if (s->cur.kind != UT_KIND_DIR)
+		return st_unlink(s->abs);
+	if (rmdir(s->abs) != 0)
+		return ut_fail_errno(UT_EIO, errno, "cannot remove directory '%s'", s->abs);
+	return ut_fsync_parent(s->abs);
 }
 
 int ut_txn_delete(struct ut_txn *t, const char *relpath)
 {
-	struct txn_plan *pl;
-	char *abs;
-	struct ut_entry cur, after;
-	memset(&after, 0, sizeof(after));
-	int rc = step_start(t, relpath, &pl, &abs, &cur);
-	if (rc)
-		return rc;
-	if (cur.kind == UT_KIND_ABSENT)
-		rc = ut_fail(UT_ENOTFOUND, "cannot delete '%s': it does not exist", relpath);
-	else if (cur.kind == UT_KIND_DIR && rmdir(abs) != 0)
-		rc = ut_fail_errno(UT_EIO, errno, "cannot remove directory '%s'", abs);
-	else if (cur.kind == UT_KIND_DIR)
-		rc = ut_fsync_parent(abs);
-	else
-		rc = st_unlink(abs);
-	if (!rc && !(after.path = strdup(relpath)))
-		rc = ut_fail(UT_ENOMEM, "out of memory");
+	return run_step(t, relpath, ST_ACT_DELETE, do_delete, NULL);
+}
+
+static int do_symlink(struct step *s, const void *target)
+{
+	int rc = refuse_dir(s);
 	if (!rc)
-		rc = step_done(t, pl, ST_ACT_DELETE, &after); /* after.kind is UT_KIND_ABSENT */
-	ut_entry_release(&after);
-	ut_entry_release(&cur);
-	free(abs);
+		rc = ut_backup_symlink(s->abs, target);
+	if (!rc) {
+		s->after.kind = UT_KIND_SYMLINK;
+		if (!(s->after.target = strdup(target)))
+			rc = ut_fail(UT_ENOMEM, "out of memory");
+	}
 	return rc;
 }
 
@@ -173,58 +204,26 @@ int ut_txn_symlink(struct ut_txn *t, const char *relpath, const char *target)
 {
 	if (!target || !*target || strlen(target) > UT_MAX_PATH_STR)
 		return ut_fail(UT_EINVAL, "bad symlink target for '%s'", relpath ? relpath : "");
-	struct txn_plan *pl;
-	char *abs;
-	struct ut_entry cur, after;
-	memset(&after, 0, sizeof(after));
-	int rc = step_start(t, relpath, &pl, &abs, &cur);
-	if (rc)
-		return rc;
-	if (cur.kind == UT_KIND_DIR)
-		rc = ut_fail(UT_EREFUSED, "'%s' is a directory", relpath);
-	if (!rc)
-		rc = ut_backup_symlink(abs, target);
+	return run_step(t, relpath, ST_ACT_SYMLINK, do_symlink, target);
+}
+
+static int do_mkdir(struct step *s, const void *arg)
+{
+	unsigned mode = *(const unsigned *)arg;
+	if (s->cur.kind != UT_KIND_ABSENT)
+		return ut_fail(UT_EEXIST, "cannot create directory '%s': it exists", s->relpath);
+	if (mkdir(s->abs, mode) != 0 || chmod(s->abs, mode) != 0)
+		return ut_fail_errno(UT_EIO, errno, "cannot create directory '%s'", s->abs);
+	int rc = ut_fsync_parent(s->abs);
 	if (!rc) {
-		after.kind = UT_KIND_SYMLINK;
-		after.path = strdup(relpath);
-		after.target = strdup(target);
-		if (!after.path || !after.target)
-			rc = ut_fail(UT_ENOMEM, "out of memory");
+		s->after.kind = UT_KIND_DIR;
+		s->after.mode = mode;
 	}
-	if (!rc)
-		rc = step_done(t, pl, ST_ACT_SYMLINK, &after);
-	ut_entry_release(&after);
-	ut_entry_release(&cur);
-	free(abs);
 	return rc;
 }
 
 int ut_txn_mkdir(struct ut_txn *t, const char *relpath, unsigned mode)
 {
-	struct txn_plan *pl;
-	char *abs;
-	struct ut_entry cur, after;
-	memset(&after, 0, sizeof(after));
-	int rc = step_start(t, relpath, &pl, &abs, &cur);
-	if (rc)
-		return rc;
 	mode &= 07777;
-	if (cur.kind != UT_KIND_ABSENT)
-		rc = ut_fail(UT_EEXIST, "cannot create directory '%s': it exists", relpath);
-	else if (mkdir(abs, mode) != 0 || chmod(abs, mode) != 0)
-		rc = ut_fail_errno(UT_EIO, errno, "cannot create directory '%s'", abs);
-	else
-		rc = ut_fsync_parent(abs);
-	if (!rc) {
-		after.kind = UT_KIND_DIR;
-		after.mode = mode;
-		if (!(after.path = strdup(relpath)))
-			rc = ut_fail(UT_ENOMEM, "out of memory");
-	}
-	if (!rc)
-		rc = step_done(t, pl, ST_ACT_MKDIR, &after);
-	ut_entry_release(&after);
-	ut_entry_release(&cur);
-	free(abs);
-	return rc;
+	return run_step(t, relpath, ST_ACT_MKDIR, do_mkdir, &mode);
 }

@@ -7,6 +7,7 @@
 
 #include "cs_bsign_priv.h"
 #include "cs_bundle_priv.h"
+#include "cs_sign.h"
 #include "mo_file.h"
 #include "mo_format.h"
 #include "ut_bytes.h"
@@ -38,26 +39,7 @@ int cs_bsign_hash_types(const char *exec_path, unsigned types[2], unsigned *n)
 		ut_src_release(&src);
 		return ut_ctx(rc, "'%s'", exec_path);
 	}
-	int agile = 0;
-	for (uint32_t i = 0; i < f->nslices; i++) {
-		const struct mo_image *img = f->slices[i].img;
-		uint32_t limit = 0;
-		if (!img)
-			continue;
-		switch (img->platform) {
-		case PLATFORM_MACOS: limit = 10u << 16 | 11u << 8 | 4u; break;
-		case PLATFORM_IOS:
-		case PLATFORM_TVOS: limit = 11u << 16; break;
-		case PLATFORM_WATCHOS: limit = 12u << 16; break;
-		default: continue;
-		}
-		if (img->minos < limit)
-			agile = 1;
-	}
-	*n = 0;
-	if (agile)
-		types[(*n)++] = CS_HASHTYPE_SHA1;
-	types[(*n)++] = CS_HASHTYPE_SHA256;
+	*n = cs_sign_hash_types(f, types);
 	mo_file_free(f);
 	ut_src_release(&src);
 	return 0;

@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cs_bundle.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -75,6 +76,32 @@ char *cs_readlink(const char *path)
 	}
 	buf[n] = '\0';
 	return buf;
+}
+
+int cs_dir_each(const char *dir, int missing_ok, int (*fn)(void *ctx, const char *dir, const char *name),
+		void *ctx)
+{
+	DIR *d = opendir(dir);
+	if (!d && missing_ok && errno == ENOENT)
+		return 0;
+	if (!d)
+		return ut_fail_errno(UT_EIO, errno, "cannot open directory '%s'", dir);
+	int rc = 0;
+	for (;;) {
+		errno = 0;
+		struct dirent *e = readdir(d);
+		if (!e) {
+			if (errno)
+				rc = ut_fail_errno(UT_EIO, errno, "cannot read directory '%s'", dir);
+			break;
+		}
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if ((rc = fn(ctx, dir, e->d_name)) != 0)
+			break;
+	}
+	closedir(d);
+	return rc;
 }
 
 const char *cs_bundle_kind_name(enum cs_bundle_kind k)

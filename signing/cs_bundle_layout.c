@@ -1,6 +1,5 @@
 /* cs_bundle_layout.c - strict bundle structure (SEC bundlediskrep.cpp strictValidate, validateFrameworkRoot). */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,30 +43,6 @@ static int issue(struct cs_layout_report *rep, const char *dir_rel, const char *
 	rep->v[rep->n].what = w;
 	rep->n++;
 	return 0;
-}
-
-/* Calls fn for each entry of dir (not . and ..); missing dir: nothing. */
-static int each_entry(const char *dir, int (*fn)(void *ctx, const char *dir, const char *name), void *ctx)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0 : ut_fail_errno(UT_EIO, errno, "cannot open directory '%s'", dir);
-	int rc = 0;
-	for (;;) {
-		errno = 0;
-		struct dirent *e = readdir(d);
-		if (!e) {
-			if (errno)
-				rc = ut_fail_errno(UT_EIO, errno, "cannot read directory '%s'", dir);
-			break;
-		}
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if ((rc = fn(ctx, dir, e->d_name)) != 0)
-			break;
-	}
-	closedir(d);
-	return rc;
 }
 
 static enum cs_ftype type_in(const char *dir, const char *name)
@@ -155,12 +130,12 @@ int cs_bundle_check_layout(const struct cs_bundle *b, struct cs_layout_report *r
 	struct ctx x = { b, rep, "" };
 	int rc = 0;
 	if (b->layout == CS_BUNDLE_DEEP) {
-		rc = each_entry(b->root, app_root_entry, &x);
+		rc = cs_dir_each(b->root, 1, app_root_entry, &x);
 	} else if (b->layout == CS_BUNDLE_VERSIONED) {
-		rc = each_entry(b->root, framework_root_entry, &x);
+		rc = cs_dir_each(b->root, 1, framework_root_entry, &x);
 		if (!rc) {
 			char *v = cs_path_join(b->root, "Versions");
-			rc = v ? each_entry(v, versions_entry, &x) : ut_fail(UT_ENOMEM, "out of memory");
+			rc = v ? cs_dir_each(v, 1, versions_entry, &x) : ut_fail(UT_ENOMEM, "out of memory");
 			free(v);
 		}
 	}
@@ -170,7 +145,7 @@ int cs_bundle_check_layout(const struct cs_bundle *b, struct cs_layout_report *r
 		rc = ut_fail(UT_ENOMEM, "out of memory");
 	if (!rc) {
 		x.rel = rel;
-		rc = each_entry(dir, codesig_entry, &x);
+		rc = cs_dir_each(dir, 1, codesig_entry, &x);
 	}
 	free(rel);
 	free(dir);

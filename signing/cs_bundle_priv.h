@@ -24,6 +24,15 @@ char *cs_path_join3(const char *a, const char *b, const char *c);
 /* readlink into a new string (bounded by CS_PATH_MAX); NULL with a message on failure. */
 char *cs_readlink(const char *path);
 
+/*
+ * Calls fn(ctx, dir, name) for each entry of dir but . and .. (readdir
+ * order) and stops at the first non-zero return, which it returns.  A dir
+ * that cannot be opened is UT_EIO naming it, or nothing when missing_ok and
+ * it does not exist.
+ */
+int cs_dir_each(const char *dir, int missing_ok, int (*fn)(void *ctx, const char *dir, const char *name),
+		void *ctx);
+
 /* Longest path handled. */
 #define CS_PATH_MAX 4096
 

@@ -9,20 +9,18 @@
 #include "cs_blob.h"
 #include "cs_der.h"
 #include "cs_req.h"
+#include "cs_req_cursor.h"
 #include "ut_buf.h"
 #include "ut_bytes.h"
 #include "ut_err.h"
 #include "ut_plist.h"
-
-#define REQ_HEADER_SIZE 12u
 
 /* SEC reqinterp.cpp appleSigned(): the intermediate right below an Apple root. */
 #define APPLE_CS_CA_CN "Apple Code Signing Certification Authority"
 #define APPLE_CS_CA_O "Apple Inc."
 
 struct interp {
-	const uint8_t *p;
-	size_t len, pc;
+	struct cs_req_cursor c;
 	const struct cs_req_code *code;
 	char *why;              /* the reason of the deciding false clause */
 	size_t whyn;
@@ -58,31 +56,6 @@ static verdict unknown(struct interp *in, const char *what)
 	return CS_REQ_UNKNOWN;
 }
 
-static int get32(struct interp *in, uint32_t *v)
-{
-	if (in->len - in->pc < 4)
-		return ut_fail(UT_EMALFORMED, "requirement: expression truncated at offset %zu", in->pc);
-	*v = ut_be32(in->p + in->pc);
-	in->pc += 4;
-	return 0;
-}
-
-static int get_data(struct interp *in, const uint8_t **data, size_t *n)
-{
-	uint32_t l = 0;
-	size_t at = in->pc;
-	int rc = get32(in, &l);
-	if (rc)
-		return rc;
-	size_t padded = ((size_t)l + 3) & ~(size_t)3;
-	if (l > in->len - in->pc || padded > in->len - in->pc)
-		return ut_fail(UT_EMALFORMED, "requirement: data of %u bytes at offset %zu past its end", l, at);
-	*data = in->p + in->pc;
-	*n = l;
-	in->pc += padded;
-	return 0;
-}
-
 /* A copy of data as a C string (cut to cap - 1 bytes). */
 static void to_cstr(char *out, size_t cap, const uint8_t *s, size_t n)
 {
@@ -112,7 +85,7 @@ struct match {
 static int read_match(struct interp *in, struct match *m)
 {
 	memset(m, 0, sizeof(*m));
-	int rc = get32(in, &m->op);
+	int rc = cs_req_cursor_u32(&in->c, &m->op);
 	if (rc)
 		return rc;
 	switch (m->op) {
@@ -125,14 +98,14 @@ static int read_match(struct interp *in, struct match *m)
 	case matchLessThan:
 	case matchGreaterThan:
 	case matchLessEqual:
-	case matchGreaterEqual: return get_data(in, &m->value, &m->n);
+	case matchGreaterEqual: return cs_req_cursor_data(&in->c, &m->value, &m->n);
 	case matchOn:
 	case matchBefore:
 	case matchAfter:
 	case matchOnOrBefore:
 	case matchOnOrAfter: {
 		uint32_t hi, lo;
-		return (rc = get32(in, &hi)) ? rc : get32(in, &lo);
+		return (rc = cs_req_cursor_u32(&in->c, &hi)) ? rc : cs_req_cursor_u32(&in->c, &lo);
 	}
 	}
 	return ut_fail(UT_EUNSUPPORTED, "requirement: match operation %u unknown", m->op);
@@ -347,9 +320,9 @@ static int eval_cert_field(struct interp *in, uint32_t op, verdict *out)
 	const uint8_t *key;
 	size_t keylen;
 	struct match m;
-	int rc = get32(in, &s);
+	int rc = cs_req_cursor_u32(&in->c, &s);
 	if (!rc)
-		rc = get_data(in, &key, &keylen);
+		rc = cs_req_cursor_data(&in->c, &key, &keylen);
 	if (!rc)
 		rc = read_match(in, &m);
 	if (rc)
@@ -457,7 +430,7 @@ static int eval_simple(struct interp *in, uint32_t op, verdict *out)
 	int rc = 0;
 	switch (op) {
 	case opIdent: {
-		if ((rc = get_data(in, &d, &n)) != 0)
+		if ((rc = cs_req_cursor_data(&in->c, &d, &n)) != 0)
 			return rc;
 		const char *id = in->code->identifier ? in->code->identifier : "";
 		*out = strlen(id) == n && memcmp(id, d, n) == 0 ? CS_REQ_TRUE : CS_REQ_FALSE;
@@ -469,15 +442,16 @@ static int eval_simple(struct interp *in, uint32_t op, verdict *out)
 		return 0;
 	}
 	case opCDHash:
-		if ((rc = get_data(in, &d, &n)) == 0)
+		if ((rc = cs_req_cursor_data(&in->c, &d, &n)) == 0)
 			*out = eval_cdhash(in, d, n);
 		return rc;
 	case opAnchorHash:
-		if ((rc = get32(in, &v)) == 0 && (rc = get_data(in, &d, &n)) == 0)
+		if ((rc = cs_req_cursor_u32(&in->c, &v)) == 0 &&
+		    (rc = cs_req_cursor_data(&in->c, &d, &n)) == 0)
 			*out = eval_anchor_hash(in, (int32_t)v, d, n);
 		return rc;
 	case opPlatform:
-		if ((rc = get32(in, &v)) != 0)
+		if ((rc = cs_req_cursor_u32(&in->c, &v)) != 0)
 			return rc;
 		*out = (int32_t)v == in->code->platform ? CS_REQ_TRUE : CS_REQ_FALSE;
 		if (*out == CS_REQ_FALSE)
@@ -487,7 +461,8 @@ static int eval_simple(struct interp *in, uint32_t op, verdict *out)
 		const uint8_t *key;
 		size_t keylen;
 		struct match m = { .op = matchEqual };
-		if ((rc = get_data(in, &key, &keylen)) != 0 || (rc = get_data(in, &m.value, &m.n)) != 0)
+		if ((rc = cs_req_cursor_data(&in->c, &key, &keylen)) != 0 ||
+		    (rc = cs_req_cursor_data(&in->c, &m.value, &m.n)) != 0)
 			return rc;
 		*out = match_plist(in, in->code->info, key, keylen, &m, "info");
 		return 0;
@@ -497,7 +472,7 @@ static int eval_simple(struct interp *in, uint32_t op, verdict *out)
 		const uint8_t *key;
 		size_t keylen;
 		struct match m;
-		if ((rc = get_data(in, &key, &keylen)) != 0 || (rc = read_match(in, &m)) != 0)
+		if ((rc = cs_req_cursor_data(&in->c, &key, &keylen)) != 0 || (rc = read_match(in, &m)) != 0)
 			return rc;
 		*out = op == opInfoKeyField ? match_plist(in, in->code->info, key, keylen, &m, "info")
 					    : match_plist(in, in->code->entitlements, key, keylen, &m, "entitlement");
@@ -508,12 +483,12 @@ static int eval_simple(struct interp *in, uint32_t op, verdict *out)
 	case opCertPolicy:
 	case opCertFieldDate: return eval_cert_field(in, op, out);
 	case opTrustedCert:
-		if ((rc = get32(in, &v)) == 0)
+		if ((rc = cs_req_cursor_u32(&in->c, &v)) == 0)
 			*out = unknown(in, "certificate trust settings");
 		return rc;
 	case opNamedAnchor:
 	case opNamedCode:
-		if ((rc = get_data(in, &d, &n)) == 0)
+		if ((rc = cs_req_cursor_data(&in->c, &d, &n)) == 0)
 			*out = unknown(in, op == opNamedAnchor ? "a named anchor" : "named code");
 		return rc;
 	}
@@ -526,7 +501,7 @@ static int eval(struct interp *in, verdict *out, int depth)
 	int rc;
 	if (depth > CS_REQ_MAX_DEPTH)
 		return ut_fail(UT_EUNSUPPORTED, "requirement nested deeper than %d levels", CS_REQ_MAX_DEPTH);
-	if ((rc = get32(in, &op)) != 0)
+	if ((rc = cs_req_cursor_u32(&in->c, &op)) != 0)
 		return rc;
 	verdict a, b;
 	switch (op & ~opFlagMask) {
@@ -567,7 +542,7 @@ static int eval(struct interp *in, verdict *out, int depth)
 		/* An operation we do not know, with a size field (SEC reqinterp.cpp). */
 		const uint8_t *d;
 		size_t n;
-		if ((rc = get_data(in, &d, &n)) != 0)
+		if ((rc = cs_req_cursor_data(&in->c, &d, &n)) != 0)
 			return rc;
 		if (op & opGenericFalse) {
 			*out = CS_REQ_FALSE;
@@ -585,21 +560,14 @@ int cs_req_eval(enum cs_req_verdict *out, const uint8_t *req, size_t len, const 
 	*out = CS_REQ_FALSE;
 	if (why && n)
 		why[0] = '\0';
-	struct cs_blob b;
-	int rc = cs_blob_parse(&b, req, len, CSMAGIC_REQUIREMENT);
+	struct interp in = { .code = code, .why = why, .whyn = n };
+	int rc = cs_req_cursor_init(&in.c, req, len);
 	if (rc)
-		return ut_ctx(rc, "requirement");
-	if (b.length < REQ_HEADER_SIZE)
-		return ut_fail(UT_EMALFORMED, "requirement of %u bytes below its %u-byte header", b.length,
-			       REQ_HEADER_SIZE);
-	uint32_t kind = ut_be32(req + 8);
-	if (kind != CS_REQ_EXPR_FORM)
-		return ut_fail(UT_EUNSUPPORTED, "requirement kind %u unsupported", kind);
-	struct interp in = { .p = req, .len = b.length, .pc = REQ_HEADER_SIZE, .code = code, .why = why, .whyn = n };
+		return rc;
 	verdict v = CS_REQ_FALSE;
 	rc = eval(&in, &v, 0);
-	if (!rc && in.pc != in.len)
-		rc = ut_fail(UT_EMALFORMED, "requirement: %zu bytes after the expression", in.len - in.pc);
+	if (!rc)
+		rc = cs_req_cursor_end(&in.c);
 	if (rc)
 		return rc;
 	if (v == CS_REQ_TRUE && why && n)

@@ -1,17 +1,16 @@
 /*
  * cs_bverify_seal.c - compare a bundle on disk with its CodeResources (SEC
  * StaticCode.cpp validateResources / validateResource / validateSymlinkResource),
- * queueing the digests of sealed files as jobs so that they can be computed in
- * parallel.  The rules are those of cs_seal_verify (cs_seal.h); this copy exists
- * because cs_seal_verify hashes inside its directory walk, one file at a time.
+ * through cs_seal_verify, whose hooks turn its findings into reasons and queue
+ * the digests of sealed files as jobs so that they can be computed in parallel.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cs_bverify_priv.h"
 #include "cs_hash.h"
@@ -19,32 +18,30 @@
 #include "ut_file.h"
 #include "ut_limits.h"
 
+/* One bundle component's comparison: the hooks of cs_seal_verify route its findings and files here. */
 struct walk {
 	struct bv_ctx *x;
 	size_t i;                   /* the bundle component */
-	const struct cs_seal_files *table;
-	int v1, strict;
-	unsigned char *seen;
-	int base_depth;             /* components from the top root down to the resource base */
 };
 
 static struct cs_bverify_component *comp(struct walk *w) { return &w->x->r->v[w->i]; }
 
-/* The top-relative path of a base-relative one (malloc'd). */
-static char *top_rel(struct walk *w, const char *rel) { return bv_cat(w->x->c[w->i].base_rel, rel); }
-
-static int file_reason(struct walk *w, enum cs_bverify_problem p, const char *rel, const char *fmt, const char *arg)
+static int on_finding(void *ctx, enum cs_seal_problem p, const char *path, const char *detail)
 {
-	char *path = top_rel(w, rel);
-	if (!path)
-		return ut_fail(UT_ENOMEM, "out of memory");
-	int rc = bv_reason_add(comp(w), p, NULL, path, fmt, arg);
-	free(path);
-	return rc;
+	enum cs_bverify_problem bp;
+	switch (p) {
+	case CS_SEAL_ADDED: bp = CS_BV_FILE_ADDED; break;
+	case CS_SEAL_MISSING: bp = CS_BV_FILE_MISSING; break;
+	case CS_SEAL_SYMLINK_ESCAPES: bp = CS_BV_SYMLINK; break;
+	default: assert(p == CS_SEAL_MODIFIED); bp = CS_BV_FILE_MODIFIED; break;
+	}
+	return bv_reason_add(comp(ctx), bp, NULL, path, "%s", detail);
 }
 
-static int queue_hash(struct walk *w, const char *abs, const char *rel, const struct cs_seal_entry *e)
+/* A sealed file: its digests are computed later, in parallel (bv_hash_run). */
+static int on_file(void *ctx, const char *abs, const char *path, const struct cs_seal_entry *e)
 {
+	struct walk *w = ctx;
 	struct bv_ctx *x = w->x;
 	if (x->nh == x->hcap) {
 		size_t cap = x->hcap ? x->hcap * 2 : 256;
@@ -59,7 +56,7 @@ static int queue_hash(struct walk *w, const char *abs, const char *rel, const st
 	struct stat st;
 	h->size = lstat(abs, &st) == 0 ? (uint64_t)st.st_size : 0;
 	h->abs = strdup(abs);
-	h->rel = top_rel(w, rel);
+	h->rel = strdup(path);
 	if (!h->abs || !h->rel) {
 		free(h->abs);
 		free(h->rel);
@@ -71,70 +68,13 @@ static int queue_hash(struct walk *w, const char *abs, const char *rel, const st
 	return 0;
 }
 
-static char *read_link(const char *abs)
+/* Nested code: recorded now, matched with a component and judged once every code job has run. */
+static int on_nested(void *ctx, const char *path, const char *rel, int is_bundle,
+		     const struct cs_seal_entry *e, const struct cs_seal_verify_opts *o, const char *prefix,
+		     struct cs_seal_report *rep)
 {
-	char *buf = malloc(CS_SEAL_PATH_MAX + 1);
-	if (!buf) {
-		ut_fail(UT_ENOMEM, "out of memory");
-		return NULL;
-	}
-	ssize_t n = readlink(abs, buf, CS_SEAL_PATH_MAX);
-	if (n < 0 || n >= CS_SEAL_PATH_MAX) {
-		ut_fail_errno(UT_EIO, n < 0 ? errno : ENAMETOOLONG, "cannot read symlink '%s'", abs);
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-/* Lexical resolution of a symlink target from its directory: 1 when it leaves the top bundle. */
-static int link_escapes(const struct walk *w, const char *rel, const char *target)
-{
-	if (target[0] == '/')
-		return strncmp(target, "/System/", 8) != 0 && strncmp(target, "/Library/", 9) != 0;
-	int depth = w->base_depth;
-	for (const char *p = rel; *p; p++)
-		depth += *p == '/';
-	for (const char *p = target; *p;) {
-		const char *q = strchr(p, '/');
-		size_t n = q ? (size_t)(q - p) : strlen(p);
-		if (n == 2 && p[0] == '.' && p[1] == '.') {
-			if (--depth < 0)
-				return 1;
-		} else if (n && !(n == 1 && p[0] == '.')) {
-			depth++;
-		}
-		p += n + (q != NULL);
-	}
-	return 0;
-}
-
-static int check_symlink(struct walk *w, const char *abs, const char *rel, const struct cs_seal_entry *e)
-{
-	char *target = read_link(abs);
-	if (!target)
-		return file_reason(w, CS_BV_FILE_MODIFIED, rel, "%s", ut_errmsg());
-	int rc = 0;
-	if (e && strcmp(target, e->symlink) != 0) {
-		size_t n = strlen(target) + strlen(e->symlink) + 64;
-		char *d = malloc(n);
-		if (!d)
-			rc = ut_fail(UT_ENOMEM, "out of memory");
-		else {
-			snprintf(d, n, "symlink target '%s', sealed '%s'", target, e->symlink);
-			rc = file_reason(w, CS_BV_FILE_MODIFIED, rel, "%s", d);
-			free(d);
-		}
-	}
-	if (!rc && w->strict && link_escapes(w, rel, target))
-		rc = file_reason(w, CS_BV_SYMLINK, rel, "symlink target '%s' leaves the bundle", target);
-	free(target);
-	return rc;
-}
-
-static int add_nested(struct walk *w, const char *rel, const struct cs_seal_entry *e, int is_bundle)
-{
+	struct walk *w = ctx;
+	(void)path, (void)o, (void)prefix, (void)rep;
 	struct bv_comp *bc = &w->x->c[w->i];
 	if (bc->nnested == bc->nested_cap) {
 		size_t cap = bc->nested_cap ? bc->nested_cap * 2 : 8;
@@ -154,84 +94,32 @@ static int add_nested(struct walk *w, const char *rel, const struct cs_seal_entr
 	return 0;
 }
 
-static const char *kind_word(enum cs_seal_kind k)
+/* An unreadable directory or an unsupported file type: the seal cannot be confirmed. */
+static int on_walk_failed(void *ctx, int err)
 {
-	return k == CS_SEAL_FILE ? "a file" : k == CS_SEAL_SYMLINK ? "a symlink" : "nested code";
+	(void)err;
+	char *msg = strdup(ut_errmsg());
+	int rc = bv_reason_add(comp(ctx), CS_BV_RESOURCES, NULL, NULL, "%s", msg ? msg : "");
+	free(msg);
+	return rc;
 }
 
-static int on_item(void *ctx, const char *abs, const char *rel, enum cs_walk_kind kind, uint32_t flags)
-{
-	struct walk *w = ctx;
-	(void)flags;
-	if (kind == CS_WALK_DIR || (w->v1 && kind != CS_WALK_FILE))
-		return 0;
-	const struct cs_seal_entry *e = cs_seal_find(w->table, rel);
-	if (!e) {
-		int rc = file_reason(w, CS_BV_FILE_ADDED, rel, "%s",
-				     kind == CS_WALK_NESTED_DIR ? "nested code not in the seal" : "");
-		if (!rc && kind == CS_WALK_SYMLINK && w->strict)
-			rc = check_symlink(w, abs, rel, NULL);
-		return rc;
-	}
-	w->seen[e - w->table->v] = 1;
-	enum cs_seal_kind disk = kind == CS_WALK_SYMLINK ? CS_SEAL_SYMLINK
-			       : kind == CS_WALK_NESTED_DIR ? CS_SEAL_NESTED : CS_SEAL_FILE;
-	/* Like Security, the seal decides how a regular file is judged: by digest or as nested code. */
-	if (e->kind == CS_SEAL_NESTED && disk != CS_SEAL_SYMLINK)
-		return add_nested(w, rel, e, disk == CS_SEAL_NESTED);
-	if (e->kind != disk) {
-		char d[96];
-		snprintf(d, sizeof(d), "sealed as %s, now %s", kind_word(e->kind),
-			 kind == CS_WALK_NESTED_DIR ? "a directory" : kind_word(disk));
-		return file_reason(w, CS_BV_FILE_MODIFIED, rel, "%s", d);
-	}
-	if (disk == CS_SEAL_SYMLINK)
-		return check_symlink(w, abs, rel, e);
-	return queue_hash(w, abs, rel, e);
-}
-
-/* Non-empty components of a relative path ("Contents/Frameworks/" -> 2). */
-static int depth_of(const char *rel)
-{
-	int d = 0;
-	for (const char *p = rel; *p; p++)
-		d += *p != '/' && (p[1] == '/' || p[1] == '\0');
-	return d;
-}
-
+/* Bundle component i's files against its seal (cs_seal_verify), with paths relative to the top bundle. */
 static int compare(struct bv_ctx *x, size_t i)
 {
 	struct bv_comp *bc = &x->c[i];
-	const struct cs_seal *s = &bc->seal;
-	struct walk w = { .x = x, .i = i, .strict = (x->o->flags & CS_BVERIFY_STRICT) != 0 };
-	w.v1 = !s->has_files2;
-	w.table = w.v1 ? &s->files : &s->files2;
-	w.base_depth = depth_of(bc->base_rel);
-	w.seen = calloc(w.table->n ? w.table->n : 1, 1);
-	if (!w.seen)
-		return ut_fail(UT_ENOMEM, "out of memory");
-	struct cs_rules rules;
-	cs_rules_init(&rules);
-	int rc = cs_rules_copy(&rules, w.v1 ? &s->rules : &s->rules2);
-	if (!rc)
-		rc = cs_rules_add_exclusions(&rules, bc->b->exec_rel);
-	int walked = 0;
-	if (!rc) {
-		rc = cs_seal_walk(bc->b->base, &rules, on_item, &w);
-		walked = !rc;
-		if (rc && rc != UT_ENOMEM) {
-			/* An unreadable directory or an unsupported file type: the seal cannot be confirmed. */
-			char *msg = strdup(ut_errmsg());
-			rc = bv_reason_add(comp(&w), CS_BV_RESOURCES, NULL, NULL, "%s", msg ? msg : "");
-			free(msg);
-		}
-	}
-	for (size_t k = 0; k < w.table->n && !rc && walked; k++)
-		if (!w.seen[k] && !w.table->v[k].optional)
-			rc = file_reason(&w, CS_BV_FILE_MISSING, w.table->v[k].path, "%s", "");
-	cs_rules_release(&rules);
-	free(w.seen);
-	return rc;
+	struct walk w = { .x = x, .i = i };
+	struct cs_seal_verify_opts o = {
+		.strict = (x->o->flags & CS_BVERIFY_STRICT) != 0,
+		.nested = on_nested,
+		.nested_ctx = &w,
+		.stack_root = x->root,
+		.finding = on_finding,
+		.file = on_file,
+		.walk_failed = on_walk_failed,
+		.hook_ctx = &w,
+	};
+	return cs_seal_verify(&bc->seal, bc->b->base, bc->b->exec_rel, &o, bc->base_rel, NULL);
 }
 
 int bv_seal_read(struct bv_ctx *x, size_t i)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cs_der.h"
+#include "cs_req_cursor.h"
 #include "ut_bytes.h"
 #include "ut_err.h"
 
@@ -67,8 +68,7 @@ enum level { SL_PRIMARY, SL_AND, SL_OR, SL_TOP };
 enum mode { IS_SIMPLE, IS_PRINTABLE, IS_BINARY };
 
 struct dumper {
-	const uint8_t *p;
-	size_t len, pc;
+	struct cs_req_cursor c;
 	struct ut_buf *out;
 };
 
@@ -77,32 +77,6 @@ static const char *const keywords[] = {
 	"identifier", "cdhash", "platform", "notarized", "legacy", "anchor", "apple", "generic", "certificate",
 	"cert", "trusted", "info", "entitlement", "exists", "absent", "leaf", "root", "timestamp", "",
 };
-
-static int get32(struct dumper *d, uint32_t *v)
-{
-	if (d->len - d->pc < 4)
-		return ut_fail(UT_EMALFORMED, "requirement: expression truncated at offset %zu", d->pc);
-	*v = ut_be32(d->p + d->pc);
-	d->pc += 4;
-	return 0;
-}
-
-/* u32 length + bytes padded to 4. */
-static int get_data(struct dumper *d, const uint8_t **data, size_t *n)
-{
-	uint32_t l = 0;
-	size_t at = d->pc;
-	int rc = get32(d, &l);
-	if (rc)
-		return rc;
-	size_t padded = ((size_t)l + 3) & ~(size_t)3;
-	if (l > d->len - d->pc || padded > d->len - d->pc)
-		return ut_fail(UT_EMALFORMED, "requirement: data of %u bytes at offset %zu past its end", l, at);
-	*data = d->p + d->pc;
-	*n = l;
-	d->pc += padded;
-	return 0;
-}
 
 static int put(struct dumper *d, const char *s) { return ut_buf_append(d->out, s, strlen(s)); }
 
@@ -113,7 +87,7 @@ static int print_data(struct dumper *d, enum mode best, int dot_ok)
 {
 	const uint8_t *s = NULL;
 	size_t n = 0;
-	int rc = get_data(d, &s, &n);
+	int rc = cs_req_cursor_data(&d->c, &s, &n);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -155,7 +129,7 @@ static int print_hash(struct dumper *d)
 {
 	const uint8_t *s = NULL;
 	size_t n = 0;
-	int rc = get_data(d, &s, &n);
+	int rc = cs_req_cursor_data(&d->c, &s, &n);
 	if (!rc)
 		rc = put(d, "H\"");
 	for (size_t i = 0; i < n && !rc; i++)
@@ -166,7 +140,7 @@ static int print_hash(struct dumper *d)
 static int print_slot(struct dumper *d)
 {
 	uint32_t v = 0;
-	int rc = get32(d, &v);
+	int rc = cs_req_cursor_u32(&d->c, &v);
 	if (rc)
 		return rc;
 	int32_t slot = (int32_t)v;
@@ -182,7 +156,7 @@ static int print_oid(struct dumper *d, const char *prefix)
 	const uint8_t *s = NULL;
 	size_t n = 0;
 	char oid[256];
-	int rc = get_data(d, &s, &n);
+	int rc = cs_req_cursor_data(&d->c, &s, &n);
 	if (!rc)
 		rc = cs_der_oid_decode(ut_span_make(s, n), oid, sizeof(oid));
 	return rc ? rc : ut_buf_printf(d->out, "%s%s", prefix, oid);
@@ -192,9 +166,9 @@ static int print_oid(struct dumper *d, const char *prefix)
 static int print_time(struct dumper *d)
 {
 	uint32_t hi = 0, lo = 0;
-	int rc = get32(d, &hi);
+	int rc = cs_req_cursor_u32(&d->c, &hi);
 	if (!rc)
-		rc = get32(d, &lo);
+		rc = cs_req_cursor_u32(&d->c, &lo);
 	if (rc)
 		return rc;
 	int64_t at = (int64_t)((uint64_t)hi << 32 | lo);
@@ -215,7 +189,7 @@ static int print_match(struct dumper *d)
 					   [matchOn] = " = ", [matchBefore] = " < ", [matchAfter] = " > ",
 					   [matchOnOrBefore] = " <= ", [matchOnOrAfter] = " >= " };
 	uint32_t op = 0;
-	int rc = get32(d, &op);
+	int rc = cs_req_cursor_u32(&d->c, &op);
 	if (rc)
 		return rc;
 	switch (op) {
@@ -290,7 +264,7 @@ static int expr(struct dumper *d, enum level level, int depth)
 	int rc;
 	if (depth > CS_REQ_MAX_DEPTH)
 		return ut_fail(UT_EUNSUPPORTED, "requirement nested deeper than %d levels", CS_REQ_MAX_DEPTH);
-	if ((rc = get32(d, &op)) != 0)
+	if ((rc = cs_req_cursor_u32(&d->c, &op)) != 0)
 		return rc;
 	switch (op & ~opFlagMask) {
 	case opFalse: return put(d, "never");
@@ -329,7 +303,9 @@ static int expr(struct dumper *d, enum level level, int depth)
 		return rc;
 	case opPlatform: {
 		uint32_t v = 0;
-		return (rc = get32(d, &v)) ? rc : ut_buf_printf(d->out, "platform = %d", (int32_t)v);
+		if ((rc = cs_req_cursor_u32(&d->c, &v)) != 0)
+			return rc;
+		return ut_buf_printf(d->out, "platform = %d", (int32_t)v);
 	}
 	case opNotarized: return put(d, "notarized");
 	case opLegacyDevID: return put(d, "legacy");
@@ -338,7 +314,7 @@ static int expr(struct dumper *d, enum level level, int depth)
 		/* Unknown opcode with a size field: skip it (SEC reqinterp.cpp). */
 		const uint8_t *s = NULL;
 		size_t n = 0;
-		if ((rc = get_data(d, &s, &n)) != 0)
+		if ((rc = cs_req_cursor_data(&d->c, &s, &n)) != 0)
 			return rc;
 		if (op & opGenericFalse)
 			return ut_buf_printf(d->out, " false /* opcode %u */", op & ~opFlagMask);
@@ -351,21 +327,14 @@ static int expr(struct dumper *d, enum level level, int depth)
 
 int cs_req_text(const uint8_t *req, size_t len, struct ut_buf *out)
 {
-	struct cs_blob b;
-	int rc = cs_blob_parse(&b, req, len, CSMAGIC_REQUIREMENT);
+	struct dumper d = { .out = out };
+	int rc = cs_req_cursor_init(&d.c, req, len);
 	if (rc)
-		return ut_ctx(rc, "requirement");
-	if (b.length < REQ_HEADER_SIZE)
-		return ut_fail(UT_EMALFORMED, "requirement of %u bytes below its %u-byte header", b.length,
-			       REQ_HEADER_SIZE);
-	uint32_t kind = ut_be32(req + 8);
-	if (kind != CS_REQ_EXPR_FORM)
-		return ut_fail(UT_EUNSUPPORTED, "requirement kind %u unsupported", kind);
-	struct dumper d = { req, b.length, REQ_HEADER_SIZE, out };
+		return rc;
 	size_t start = out->len;
 	rc = expr(&d, SL_TOP, 0);
-	if (!rc && d.pc != d.len)
-		rc = ut_fail(UT_EMALFORMED, "requirement: %zu bytes after the expression", d.len - d.pc);
+	if (!rc)
+		rc = cs_req_cursor_end(&d.c);
 	if (!rc && out->len > start && out->p[start] == ' ') {
 		memmove(out->p + start, out->p + start + 1, out->len - start - 1);
 		out->len--;

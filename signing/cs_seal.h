@@ -244,12 +244,30 @@ typedef int (*cs_seal_nested_check_fn)(void *ctx, const char *path, const char *
 				       const struct cs_seal_entry *recorded, const struct cs_seal_verify_opts *o,
 				       const char *prefix, struct cs_seal_report *rep);
 
+/* A finding of cs_seal_verify (path: prefix + key) for a caller that keeps its own findings. */
+typedef int (*cs_seal_finding_fn)(void *ctx, enum cs_seal_problem p, const char *path, const char *detail);
+/* A sealed regular file at abs (path: prefix + key) whose digests must match e; 0 when accepted. */
+typedef int (*cs_seal_file_check_fn)(void *ctx, const char *abs, const char *path,
+				     const struct cs_seal_entry *e);
+/* The directory walk stopped with err (not UT_ENOMEM); returns the code cs_seal_verify returns instead. */
+typedef int (*cs_seal_walk_failed_fn)(void *ctx, int err);
+
 struct cs_seal_verify_opts {
 	int strict;                /* weak rules, v1-only seals, symlink containment, layout */
 	int deep;                  /* verify nested bundles' seals recursively (codesign --deep) */
 	cs_seal_nested_check_fn nested; /* NULL: cs_seal_nested_check_default */
 	void *nested_ctx;
 	const char *stack_root;    /* strict symlinks must resolve inside this directory; NULL: the bundle root */
+	/*
+	 * Hooks for a caller that collects its own findings and hashes later
+	 * (cs_bverify), all given hook_ctx.  NULL: findings go to rep; files are
+	 * hashed now ("<hash> digest differs"); a failed walk is returned as it
+	 * is.  After a failed walk the missing-file pass never runs.
+	 */
+	cs_seal_finding_fn finding;
+	cs_seal_file_check_fn file;
+	cs_seal_walk_failed_fn walk_failed;
+	void *hook_ctx;
 };
 
 /*
@@ -259,7 +277,8 @@ struct cs_seal_verify_opts {
  * ("file missing"), hashes of every type an entry carries must match, kinds
  * must agree (file / symlink / nested), symlink targets must be equal, and
  * nested entries are handed to o->nested.  Findings carry prefix + path.
- * Returns 0 when the comparison ran.
+ * A symlink that cannot be read is a CS_SEAL_MODIFIED finding.  rep may be
+ * NULL when o->finding is set.  Returns 0 when the comparison ran.
  */
 int cs_seal_verify(const struct cs_seal *s, const char *base, const char *main_exec,
 		   const struct cs_seal_verify_opts *o, const char *prefix, struct cs_seal_report *rep);

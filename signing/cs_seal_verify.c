@@ -25,8 +25,26 @@ static int add(struct verify *v, enum cs_seal_problem p, const char *rel, const 
 	char *path = cs_seal_prefixed(v->prefix, rel);
 	if (!path)
 		return ut_fail(UT_ENOMEM, "out of memory");
-	int rc = cs_seal_report_add(v->rep, p, path, "%s", detail);
+	int rc = v->o->finding ? v->o->finding(v->o->hook_ctx, p, path, detail)
+			       : cs_seal_report_add(v->rep, p, path, "%s", detail);
 	free(path);
+	return rc;
+}
+
+/* A symlink finding naming its target (and the sealed one when they differ); any length. */
+static int add_link(struct verify *v, enum cs_seal_problem p, const char *rel, const char *target,
+		    const char *sealed)
+{
+	size_t n = strlen(target) + (sealed ? strlen(sealed) : 0) + 64;
+	char *d = malloc(n);
+	if (!d)
+		return ut_fail(UT_ENOMEM, "out of memory");
+	if (sealed)
+		snprintf(d, n, "symlink target '%s', sealed '%s'", target, sealed);
+	else
+		snprintf(d, n, "symlink target '%s' leaves the bundle", target);
+	int rc = add(v, p, rel, d);
+	free(d);
 	return rc;
 }
 
@@ -37,6 +55,14 @@ static const char *kind_word(enum cs_seal_kind k)
 
 static int compare_hashes(struct verify *v, const char *abs, const char *rel, const struct cs_seal_entry *e)
 {
+	if (v->o->file) {
+		char *path = cs_seal_prefixed(v->prefix, rel);
+		if (!path)
+			return ut_fail(UT_ENOMEM, "out of memory");
+		int rc = v->o->file(v->o->hook_ctx, abs, path, e);
+		free(path);
+		return rc;
+	}
 	unsigned types[4], n = 0;
 	for (unsigned t = 1; t < CS_SEAL_HASH_SLOTS; t++)
 		if (e->hash_mask & (1u << t))
@@ -87,21 +113,18 @@ static int link_escapes(const struct verify *v, const char *rel, const char *tar
 static int check_symlink(struct verify *v, const char *abs, const char *rel, const struct cs_seal_entry *e)
 {
 	char *target = cs_readlink(abs);
-	if (!target)
-		return UT_EIO;
-	int rc = 0;
-	if (e && strcmp(target, e->symlink) != 0) {
-		char *d = malloc(strlen(target) + strlen(e->symlink) + 64);
-		if (!d)
-			rc = ut_fail(UT_ENOMEM, "out of memory");
-		else {
-			sprintf(d, "symlink target '%s', sealed '%s'", target, e->symlink);
-			rc = add(v, CS_SEAL_MODIFIED, rel, d);
-			free(d);
-		}
+	if (!target) {
+		/* Found as a symlink by the walk but unreadable now: the sealed link cannot be confirmed. */
+		char *msg = strdup(ut_errmsg());
+		int rc = msg ? add(v, CS_SEAL_MODIFIED, rel, msg) : ut_fail(UT_ENOMEM, "out of memory");
+		free(msg);
+		return rc;
 	}
+	int rc = 0;
+	if (e && strcmp(target, e->symlink) != 0)
+		rc = add_link(v, CS_SEAL_MODIFIED, rel, target, e->symlink);
 	if (!rc && v->o->strict && link_escapes(v, rel, target))
-		rc = add(v, CS_SEAL_SYMLINK_ESCAPES, rel, "symlink target leaves the bundle");
+		rc = add_link(v, CS_SEAL_SYMLINK_ESCAPES, rel, target, NULL);
 	free(target);
 	return rc;
 }
@@ -185,9 +208,14 @@ int cs_seal_verify(const struct cs_seal *s, const char *base, const char *main_e
 	int rc = cs_rules_copy(&rules, v.v1 ? &s->rules : &s->rules2);
 	if (!rc)
 		rc = cs_rules_add_exclusions(&rules, main_exec);
-	if (!rc)
+	int walked = 0;
+	if (!rc) {
 		rc = cs_seal_walk(base, &rules, on_item, &v);
-	for (size_t i = 0; i < v.table->n && !rc; i++)
+		walked = !rc;
+		if (rc && rc != UT_ENOMEM && o->walk_failed)
+			rc = o->walk_failed(o->hook_ctx, rc);
+	}
+	for (size_t i = 0; i < v.table->n && !rc && walked; i++)
 		if (!v.seen[i] && !v.table->v[i].optional)
 			rc = add(&v, CS_SEAL_MISSING, v.table->v[i].path, "");
 	cs_rules_release(&rules);

@@ -1,6 +1,5 @@
 /* cs_seal_walk.c - the resource scan: a physical walk of a bundle's resource base through its rules. */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,54 +21,45 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+struct names {
+	char **v;
+	size_t n, cap;
+};
+
+static int add_name(void *ctx, const char *dir, const char *name)
+{
+	struct names *l = ctx;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 32;
+		char **nv = l->n >= CS_SEAL_MAX_ENTRIES ? NULL : realloc(l->v, nc * sizeof(*nv));
+		if (!nv)
+			return ut_fail(UT_ENOMEM, "directory '%s': too many entries", dir);
+		l->v = nv;
+		l->cap = nc;
+	}
+	if (!(l->v[l->n] = strdup(name)))
+		return ut_fail(UT_ENOMEM, "out of memory");
+	l->n++;
+	return 0;
+}
+
 /* The directory's entry names (without . and ..), sorted. */
 static int list_dir(const char *path, char ***out, size_t *count)
 {
+	struct names l = { 0 };
 	*out = NULL;
 	*count = 0;
-	DIR *d = opendir(path);
-	if (!d)
-		return ut_fail_errno(UT_EIO, errno, "cannot open directory '%s'", path);
-	char **v = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
-	for (;;) {
-		errno = 0;
-		struct dirent *e = readdir(d);
-		if (!e) {
-			if (errno)
-				rc = ut_fail_errno(UT_EIO, errno, "cannot read directory '%s'", path);
-			break;
-		}
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 32;
-			char **nv = n >= CS_SEAL_MAX_ENTRIES ? NULL : realloc(v, nc * sizeof(*nv));
-			if (!nv) {
-				rc = ut_fail(UT_ENOMEM, "directory '%s': too many entries", path);
-				break;
-			}
-			v = nv;
-			cap = nc;
-		}
-		if (!(v[n] = strdup(e->d_name))) {
-			rc = ut_fail(UT_ENOMEM, "out of memory");
-			break;
-		}
-		n++;
-	}
-	closedir(d);
+	int rc = cs_dir_each(path, 0, add_name, &l);
 	if (rc) {
-		for (size_t i = 0; i < n; i++)
-			free(v[i]);
-		free(v);
+		for (size_t i = 0; i < l.n; i++)
+			free(l.v[i]);
+		free(l.v);
 		return rc;
 	}
-	if (n)
-		qsort(v, n, sizeof(*v), name_cmp);
-	*out = v;
-	*count = n;
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), name_cmp);
+	*out = l.v;
+	*count = l.n;
 	return 0;
 }
 

@@ -173,4 +173,14 @@ int cs_sign_file(const char *in, const char *out, const struct cs_sign_opts *opt
  */
 int cs_canonical_identifier(const char *name, char *out, size_t n);
 
+/*
+ * The CodeDirectory hash types codesign picks for a Mach-O file, slot 0
+ * first: {SHA-1, SHA-256} when any slice targets macOS < 10.11.4, iOS/tvOS
+ * < 11 or watchOS < 12 (SEC machorep.cpp prepareForSigning), else {SHA-256}.
+ * Slices the reader leaves unsupported (32-bit, big-endian) do not count.
+ * Returns how many types were written.
+ */
+struct mo_file;
+unsigned cs_sign_hash_types(const struct mo_file *f, unsigned types[2]);
+
 #endif

@@ -261,13 +261,14 @@ static int decide_identifier(struct sign_ctx *c, plist_t info)
 	return set_identifier(c, canon);
 }
 
-/* SEC machorep.cpp prepareForSigning (macOS 26): agile when any slice targets an old OS. */
-static void decide_hashes(struct sign_ctx *c)
+unsigned cs_sign_hash_types(const struct mo_file *f, unsigned types[2])
 {
 	int agile = 0;
-	for (uint32_t i = 0; i < c->nsl && !c->o->linker_signed; i++) {
-		const struct mo_image *img = c->sl[i].img;
+	for (uint32_t i = 0; i < f->nslices; i++) {
+		const struct mo_image *img = f->slices[i].img;
 		uint32_t limit = 0;
+		if (!img)
+			continue;
 		switch (img->platform) {
 		case PLATFORM_MACOS: limit = 10u << 16 | 11u << 8 | 4u; break;
 		case PLATFORM_IOS:
@@ -278,10 +279,22 @@ static void decide_hashes(struct sign_ctx *c)
 		if (img->minos < limit)
 			agile = 1;
 	}
-	c->nhash = 0;
+	unsigned n = 0;
 	if (agile)
-		c->hash_types[c->nhash++] = CS_HASHTYPE_SHA1;
-	c->hash_types[c->nhash++] = CS_HASHTYPE_SHA256;
+		types[n++] = CS_HASHTYPE_SHA1;
+	types[n++] = CS_HASHTYPE_SHA256;
+	return n;
+}
+
+/* SEC machorep.cpp prepareForSigning (macOS 26); a linker signature has one SHA-256 CodeDirectory. */
+static void decide_hashes(struct sign_ctx *c)
+{
+	if (c->o->linker_signed) {
+		c->hash_types[0] = CS_HASHTYPE_SHA256;
+		c->nhash = 1;
+		return;
+	}
+	c->nhash = cs_sign_hash_types(c->f, c->hash_types);
 }
 
 /* CSFlags of the Info.plist: a number or a comma-separated list of flag names (SEC cdTextFlags). */

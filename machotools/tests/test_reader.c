@@ -7,6 +7,7 @@
 #include "mo_format.h"
 #include "oracle.h"
 #include "tsupport.h"
+#include "tsupport_manifest.h"
 #include "ut_err.h"
 
 const char *const oracle_fixtures[] = {
@@ -15,6 +16,11 @@ const char *const oracle_fixtures[] = {
 	"qemu-arm64.dylib", "qemu-x86_64.dylib", "qemu-fat.dylib", NULL,
 };
 
+/*
+ * Exported for test_symbols.c through oracle.h (an array there).  The
+ * reader's own tests walk corpus_macho(), derived from MANIFEST.tsv;
+ * oracle_corpus_is_the_manifest_list keeps this copy equal to it.
+ */
 const char *const oracle_corpus[] = {
 	"adhoc/InsecurePasswordStore-x86_64",
 	"adhoc/WheresMyBrowser-arm64",
@@ -48,6 +54,19 @@ const char *const oracle_corpus[] = {
 	NULL,
 };
 
+/* The hand-kept list corpus_macho() replaced named 29 files; fewer means MANIFEST.tsv was not read right. */
+#define MIN_CORPUS_MACHO 29
+
+/* Every Mach-O file of the corpus, as its MANIFEST.tsv lists them (NULL-terminated). */
+static const char *const *corpus_macho(void)
+{
+	size_t n = 0;
+	const char *const *v = tsm_paths(TSM_MACHO, &n);
+	cr_assert_geq(n, MIN_CORPUS_MACHO, "%s lists %zu Mach-O files, expected at least %d",
+		      ts_corpus("MANIFEST.tsv"), n, MIN_CORPUS_MACHO);
+	return v;
+}
+
 static struct mo_file *parse(const char *path, struct ut_src *src)
 {
 	struct mo_file *f = NULL;
@@ -58,9 +77,9 @@ static struct mo_file *parse(const char *path, struct ut_src *src)
 
 Test(mo_reader, every_corpus_file_parses)
 {
-	for (int i = 0; oracle_corpus[i]; i++) {
+	for (const char *const *rel = corpus_macho(); *rel; rel++) {
 		struct ut_src src;
-		struct mo_file *f = parse(ts_corpus(oracle_corpus[i]), &src);
+		struct mo_file *f = parse(ts_corpus(*rel), &src);
 		cr_assert_gt(f->nslices, 0);
 		mo_file_free(f);
 		ut_src_release(&src);
@@ -133,14 +152,30 @@ Test(mo_reader, corpus_facts_match_manifest)
 Test(mo_reader, corpus_agrees_with_lief)
 {
 	/* LIEF 0.9 mis-reads big-endian slices; only 64-bit little-endian slices are compared. */
-	for (int i = 0; oracle_corpus[i]; i++)
-		oracle_compare_lief(ts_corpus(oracle_corpus[i]));
+	for (const char *const *rel = corpus_macho(); *rel; rel++)
+		oracle_compare_lief(ts_corpus(*rel));
 }
 
 Test(mo_reader, corpus_agrees_with_otool)
 {
-	for (int i = 0; oracle_corpus[i]; i++)
-		oracle_compare_otool(ts_corpus(oracle_corpus[i]));
+	for (const char *const *rel = corpus_macho(); *rel; rel++)
+		oracle_compare_otool(ts_corpus(*rel));
+}
+
+/* test_symbols.c walks oracle_corpus: it must name exactly the Mach-O files MANIFEST.tsv lists. */
+Test(mo_reader, oracle_corpus_is_the_manifest_list)
+{
+	size_t n = 0, k = 0;
+	const char *const *v = corpus_macho();
+	for (; v[n]; n++) {
+		int found = 0;
+		for (int i = 0; oracle_corpus[i] && !found; i++)
+			found = strcmp(oracle_corpus[i], v[n]) == 0;
+		cr_expect(found, "'%s' (a Mach-O file in MANIFEST.tsv) is missing from oracle_corpus", v[n]);
+	}
+	for (; oracle_corpus[k]; k++)
+		;
+	cr_expect_eq(k, n, "oracle_corpus names %zu files, MANIFEST.tsv %zu Mach-O files", k, n);
 }
 
 Test(mo_reader, fixtures_agree_with_lief_and_otool)

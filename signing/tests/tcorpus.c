@@ -8,36 +8,23 @@
 
 #include "mo_file.h"
 #include "mo_format.h"
+#include "tsupport.h"
+#include "tsupport_manifest.h"
 #include "ut_bytes.h"
 #include "ut_err.h"
 #include "ut_file.h"
 
-const char *const tc_signed[] = {
-	"adhoc/InsecurePasswordStore-x86_64",
-	"adhoc/WheresMyBrowser-arm64",
-	"apple/chess-x86_64",
-	"apple/fatmach0-3true",
-	"apple/ls-sequoia",
-	"appledev/TestSwiftObjc-x86_64",
-	"appledev/santa-goodcert-selfsigned",
-	"devid/libexpat.1.dylib",
-	"devid/microsoft-msoab-arm64.dylib",
-	"devid/seas0npass-genpass",
-	"devid/swiftformat-0.47.8-devid-universal-entxml-only",
-	"ios/MASTestApp",
-	"ios/TestRTTI-arm64",
-	"linker/hello-macos-arm64-chained",
-	"odd/TestMacOS-arm64e-modified-after-signing",
-	"odd/r2_hang_test-adhoc-page2-mismatch",
-	"odd/ls-ios-cd20001",
-	"bundles/sparkle1-deadpikle/Sparkle.framework/Versions/A/Sparkle",
-	"bundles/sparkle1-deadpikle/Sparkle.framework/Versions/A/Resources/Autoupdate.app/Contents/MacOS/Autoupdate",
-	"bundles/sparkle1-deadpikle/Sparkle.framework/Versions/A/Resources/Autoupdate.app/Contents/MacOS/fileop",
-	"bundles/growl-selfsigned-hackerspace/Growl.framework/Versions/A/Growl",
-	"bundles/terminal-notifier-2014/terminal-notifier.app/Contents/MacOS/terminal-notifier",
-	"bundles/signapple-universal-signed/signapple-test.app/Contents/MacOS/signapple-test",
-	NULL,
-};
+/* The hand-kept list this replaced named 23 files; fewer means MANIFEST.tsv was not read right. */
+#define TC_MIN_SIGNED 23
+
+const char *const *tc_signed(void)
+{
+	size_t n = 0;
+	const char *const *v = tsm_paths(TSM_MACHO_SIGNED, &n);
+	cr_assert_geq(n, TC_MIN_SIGNED, "%s lists %zu signed Mach-O files, expected at least %d",
+		      ts_corpus("MANIFEST.tsv"), n, TC_MIN_SIGNED);
+	return v;
+}
 
 const char *tc_corpus(void)
 {

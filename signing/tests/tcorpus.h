@@ -39,7 +39,7 @@ void tc_release(struct tc_file *f);
 /* Reads a whole file (asserts); *len receives its size. Caller frees. */
 uint8_t *tc_read_file(const char *path, size_t *len);
 
-/* Every signed Mach-O of the corpus (NULL-terminated). */
-extern const char *const tc_signed[];
+/* Every signed Mach-O of the corpus as its MANIFEST.tsv lists them (NULL-terminated); asserts a sane count. */
+const char *const *tc_signed(void);
 
 #endif

@@ -111,7 +111,7 @@ static char *dr_text(const struct slice_ctx *s)
 Test(bverify_req, corpus_code_satisfies_its_own_designated_requirement)
 {
 	int evaluated = 0, apple = 0, devid_or = 0, selfsigned = 0;
-	for (const char *const *rel = tc_signed; *rel; rel++) {
+	for (const char *const *rel = tc_signed(); *rel; rel++) {
 		struct slice_ctx s[8];
 		int n = load_slices(*rel, s, 8);
 		for (int i = 0; i < n; i++) {

@@ -35,7 +35,7 @@ static void each_cd(void (*fn)(const struct tc_file *, const struct tc_slice *, 
 		    void *ctx)
 {
 	unsigned ncd = 0;
-	for (const char *const *rel = tc_signed; *rel; rel++) {
+	for (const char *const *rel = tc_signed(); *rel; rel++) {
 		struct tc_file f;
 		tc_load(*rel, &f);
 		cr_assert_gt(f.nslices, 0, "%s: no signature", *rel);
@@ -197,7 +197,7 @@ Test(cs_cd, corpus_rebuild_byte_identical)
 
 Test(cs_blob, corpus_superblob_rebuild_byte_identical)
 {
-	for (const char *const *rel = tc_signed; *rel; rel++) {
+	for (const char *const *rel = tc_signed(); *rel; rel++) {
 		struct tc_file f;
 		tc_load(*rel, &f);
 		for (unsigned i = 0; i < f.nslices; i++) {

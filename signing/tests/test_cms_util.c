@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE
 #include "test_cms_util.h"
 
+#include <criterion/criterion.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -242,4 +243,76 @@ const struct cs_trust *tc_test_trust(unsigned flags)
 	t.anchors = roots;
 	t.nanchors = nroots;
 	return &t;
+}
+
+/* Base64 of a plist <data> element (white space skipped); returns the decoded length. */
+static int b64_decode(const char *s, size_t n, uint8_t *out)
+{
+	char buf[256];
+	size_t k = 0;
+	for (size_t i = 0; i < n && k < sizeof(buf) - 1; i++)
+		if (s[i] != '\n' && s[i] != '\t' && s[i] != ' ')
+			buf[k++] = s[i];
+	buf[k] = '\0';
+	int len = EVP_DecodeBlock(out, (const unsigned char *)buf, (int)k);
+	while (len > 0 && k > 0 && buf[--k] == '=')
+		len--;
+	return len;
+}
+
+void tc_check_cdhash_attrs(const char *what, const uint8_t *cms, size_t cms_len, const struct cs_cdhash *want,
+			   unsigned n, const char *dir, int *v1, int *v2, const char **xml, size_t *xml_len)
+{
+	if (xml)
+		*xml = NULL;
+	if (xml_len)
+		*xml_len = 0;
+	char *p = tc_write(dir, "c.der", cms, cms_len);
+	struct tc_a1 *a;
+	size_t na;
+	cr_assert_eq(tc_asn1parse(p, &a, &na), 0);
+	long i = tc_a1_find(a, na, 0, ":1.2.840.113635.100.9.1");
+	if (i >= 0) {
+		long o = tc_a1_find(a, na, (size_t)i, "OCTET STRING");
+		cr_assert(o >= 0, "%s: 100.9.1 without an OCTET STRING", what);
+		const char *x = (const char *)cms + a[o].off + a[o].hl, *q = x;
+		size_t xlen = (size_t)a[o].len;
+		unsigned j = 0;
+		while ((q = strstr(q, "<data>")) && q < x + xlen) {
+			const char *e = strstr(q, "</data>");
+			uint8_t d[64];
+			cr_assert_eq(b64_decode(q + 6, (size_t)(e - q - 6), d), 20);
+			cr_assert(j < n, "%s: more 100.9.1 entries than CDs", what);
+			cr_expect_eq(memcmp(d, want[j].digest, 20), 0, "%s: 100.9.1 entry %u", what, j);
+			j++;
+			q = e;
+		}
+		cr_expect_eq(j, n, "%s: %u 100.9.1 entries", what, j);
+		if (xml)
+			*xml = x;
+		if (xml_len)
+			*xml_len = xlen;
+		(*v1)++;
+	}
+	i = tc_a1_find(a, na, 0, ":1.2.840.113635.100.9.2");
+	if (i >= 0) {
+		unsigned j = 0;
+		for (size_t l = (size_t)i + 2; l < na && a[l].depth > a[i].depth; l++) {
+			if (!strstr(a[l].text, "[HEX DUMP]:"))
+				continue;
+			cr_assert(j < n, "%s: more 100.9.2 entries than CDs", what);
+			uint32_t type = strstr(a[l - 1].text, ":sha1") ? CS_HASHTYPE_SHA1 : CS_HASHTYPE_SHA256;
+			cr_expect_eq(want[j].hash_type, type, "%s: 100.9.2 entry %u hash", what, j);
+			char *hex = tc_hex(want[j].digest, want[j].len);
+			for (char *h = hex; *h; h++)
+				*h = (char)(*h >= 'a' ? *h - 32 : *h);
+			cr_expect_str_eq(strstr(a[l].text, "]:") + 2, hex, "%s: 100.9.2 entry %u", what, j);
+			free(hex);
+			j++;
+		}
+		cr_expect_eq(j, n, "%s: %u 100.9.2 entries", what, j);
+		(*v2)++;
+	}
+	free(a);
+	free(p);
 }

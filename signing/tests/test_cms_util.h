@@ -43,6 +43,19 @@ int tc_asn1parse(const char *der_path, struct tc_a1 **out, size_t *n);
 /* Index of the first line at or after from whose text contains s, or -1. */
 long tc_a1_find(const struct tc_a1 *a, size_t n, size_t from, const char *s);
 
+/*
+ * The cdhashes attributes of a CMS signature as `openssl asn1parse` shows
+ * them, checked against want[0, n) (every CodeDirectory's cdhash, sorted by
+ * hash type): each <data> of the 1.2.840.113635.100.9.1 plist is the
+ * truncated 20-byte cdhash, each 1.2.840.113635.100.9.2 entry names the
+ * hash (sha1 / sha256) and holds the full digest.  what names the signature
+ * in messages; dir takes a temporary file.  Adds 1 to *v1 / *v2 when the
+ * attribute is present; *xml / *xml_len (may be NULL) receive the plist
+ * bytes inside cms, NULL when absent.
+ */
+void tc_check_cdhash_attrs(const char *what, const uint8_t *cms, size_t cms_len, const struct cs_cdhash *want,
+			   unsigned n, const char *dir, int *v1, int *v2, const char **xml, size_t *xml_len);
+
 /* Writes bytes to dir/name; returns the path (malloc'd). */
 char *tc_write(const char *dir, const char *name, const void *p, size_t len);
 /* Lowercase hex of a byte range into a malloc'd string. */

@@ -101,8 +101,8 @@ Test(verify_embedded, corpus_signatures_match_manifest, .init = load_manifest, .
      .timeout = 120)
 {
 	unsigned nslices = 0;
-	for (int fi = 0; tc_signed[fi]; fi++) {
-		const char *rel = tc_signed[fi];
+	for (const char *const *fv = tc_signed(); *fv; fv++) {
+		const char *rel = *fv;
 		const struct tm_entry *me = tm_find(man, nman, rel);
 		cr_assert_not_null(me, "%s not in MANIFEST", rel);
 		char path[1024];
