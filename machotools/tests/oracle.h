@@ -9,7 +9,7 @@ void oracle_compare_otool(const char *path);
 
 /* The Mach-O fixtures the recipes build (names in testdata/MANIFEST.md). */
 extern const char *const oracle_fixtures[];
-/* The Mach-O files of ../shared/corpus, relative to the corpus root. */
-extern const char *const oracle_corpus[];
+/* The Mach-O files of ../shared/corpus MANIFEST.tsv lists, relative to the corpus root (NULL-terminated; asserts the list is not short). */
+const char *const *corpus_macho(void);
 
 #endif
