@@ -39,7 +39,6 @@ static const char usage[] =
 	"exit: 0 every slice (bundle: every component) validly signed, 1 some is not, 2 usage,\n"
 	"      3 not a readable Mach-O file or bundle\n";
 
-int cmd_verify_open(const char *path, struct ut_src *src, struct mo_file **f);
 
 static void fmt_time(int64_t t, char out[32])
 {
@@ -421,7 +420,7 @@ int cmd_audit(int argc, char **argv)
 	struct ut_src src;
 	struct mo_file *f = NULL;
 	if (!rc)
-		rc = cmd_verify_open(args.file, &src, &f);
+		rc = mo_file_open(args.file, &src, &f);
 	int code;
 	if (rc) {
 		code = cmd_fail(rc);

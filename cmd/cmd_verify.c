@@ -68,18 +68,6 @@ static const char usage[] =
 	"      a VM path unreadable, the report not writable)\n";
 
 
-/* Shared with cmd_audit.c: opens and parses a Mach-O file. */
-int cmd_verify_open(const char *path, struct ut_src *src, struct mo_file **f)
-{
-	int rc = ut_src_open(src, path);
-	if (rc)
-		return rc;
-	rc = mo_file_parse(src, f);
-	if (rc)
-		ut_src_release(src); /* the reader's message already names the file */
-	return rc;
-}
-
 int cmd_is_dir(const char *path)
 {
 	struct stat st;
@@ -241,7 +229,7 @@ int cmd_verify(int argc, char **argv)
 	o.trust = &trust;
 	int opened = 0;
 	if (!rc) {
-		rc = cmd_verify_open(file, &src, &f);
+		rc = mo_file_open(file, &src, &f);
 		opened = rc == 0;
 	}
 	if (!rc)

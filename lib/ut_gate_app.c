@@ -141,15 +141,12 @@ static int check_install_names(struct gate_app *ga, const struct ut_utmapp_comp 
 	}
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	int rc = ut_src_open(&src, exec);
+	int rc = mo_file_open(exec, &src, &f);
 	if (rc == 0) {
-		if ((rc = mo_file_parse(&src, &f)) == 0) {
-			for (uint32_t i = 0; !rc && i < f->nslices; i++)
-				if (f->slices[i].kind == MO_SLICE_MACHO64)
-					rc = names_of_slice(c, x, &f->slices[i]);
-			mo_file_free(f);
-		}
-		ut_src_release(&src);
+		for (uint32_t i = 0; !rc && i < f->nslices; i++)
+			if (f->slices[i].kind == MO_SLICE_MACHO64)
+				rc = names_of_slice(c, x, &f->slices[i]);
+		mo_file_close(&src, f);
 	}
 	if (rc && rc != UT_ENOMEM)
 		rc = ut_gate_fail(c, "cannot read it: %s", ut_errmsg());
@@ -257,15 +254,12 @@ static int check_qemu(struct gate_app *ga, const struct ut_utmapp_comp *x, const
 	load = &ga->g->v[ga->g->n - 2]; /* the vector may have moved */
 	struct ut_src src;
 	struct mo_file *ff = NULL;
-	int rc = ut_src_open(&src, exec);
+	int rc = mo_file_open(exec, &src, &ff);
 	if (rc == 0) {
-		if ((rc = mo_file_parse(&src, &ff)) == 0) {
-			for (uint32_t i = 0; !rc && i < lf->nslices; i++)
-				if (lf->slices[i].kind == MO_SLICE_MACHO64)
-					rc = load_slice(ga, load, entry, x, ff, &lf->slices[i], ldir);
-			mo_file_free(ff);
-		}
-		ut_src_release(&src);
+		for (uint32_t i = 0; !rc && i < lf->nslices; i++)
+			if (lf->slices[i].kind == MO_SLICE_MACHO64)
+				rc = load_slice(ga, load, entry, x, ff, &lf->slices[i], ldir);
+		mo_file_close(&src, ff);
 	}
 	if (rc && rc != UT_ENOMEM) {
 		const char *why = ut_errmsg();
@@ -286,11 +280,7 @@ static int check_frameworks_load(struct gate_app *ga)
 	char *ldir = lpath ? ui_dirname(launcher->exec_rel) : NULL;
 	struct ut_src src;
 	struct mo_file *lf = NULL;
-	int rc = !ldir ? UT_ENOMEM : ut_src_open(&src, lpath);
-	if (rc == 0) {
-		if ((rc = mo_file_parse(&src, &lf)) != 0)
-			ut_src_release(&src);
-	}
+	int rc = !ldir ? UT_ENOMEM : mo_file_open(lpath, &src, &lf);
 	if (rc && rc != UT_ENOMEM) {
 		/* the launcher is unreadable: every QEMU framework's load check says so */
 		char *why = ui_strdup(ut_errmsg());
@@ -309,10 +299,8 @@ static int check_frameworks_load(struct gate_app *ga)
 	for (size_t i = a->first_framework; !rc && i < a->n; i++)
 		if (is_qemu(&a->v[i]))
 			rc = check_qemu(ga, &a->v[i], lf, ldir);
-	if (lf) {
-		mo_file_free(lf);
-		ut_src_release(&src);
-	}
+	if (lf)
+		mo_file_close(&src, lf);
 	free(lpath);
 	free(ldir);
 	return rc;

@@ -64,12 +64,9 @@ int ui_load_check(struct ut_install *in, const struct mo_file *dy)
 	const struct ut_utmapp_comp *fw = &in->app->v[in->fw];
 	char *lpath = ui_join(in->app->path, launcher->exec_rel);
 	char *ldir = ui_dirname(launcher->exec_rel);
-	struct ut_src src = { .fd = -1 };
+	struct ut_src src;
 	struct mo_file *lf = NULL;
-	int rc = !lpath || !ldir ? UT_ENOMEM : ut_src_open(&src, lpath);
-	int opened = !rc;
-	if (!rc && (rc = mo_file_parse(&src, &lf)) != 0)
-		rc = ut_ctx(rc, "'%s'", lpath);
+	int rc = !lpath || !ldir ? UT_ENOMEM : mo_file_open(lpath, &src, &lf);
 	for (uint32_t i = 0; !rc && i < dy->nslices; i++) {
 		const struct mo_slice *ds = &dy->slices[i];
 		char arch[32];
@@ -97,9 +94,8 @@ int ui_load_check(struct ut_install *in, const struct mo_file *dy)
 		mo_load_report_free(r);
 		mo_loader_release(&l);
 	}
-	mo_file_free(lf);
-	if (opened)
-		ut_src_release(&src);
+	if (lf)
+		mo_file_close(&src, lf);
 	free(lpath);
 	free(ldir);
 	return rc;

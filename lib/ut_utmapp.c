@@ -133,37 +133,33 @@ static int read_macho_facts(struct ut_utmapp_comp *x, const char *exec, const ch
 {
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	int rc = ut_src_open(&src, exec);
+	int rc = mo_file_open(exec, &src, &f); /* the reader's messages name the file */
 	if (rc)
 		return rc;
-	int parsed = (rc = mo_file_parse(&src, &f)) == 0; /* the reader's messages name the file already */
-	if (parsed) {
-		const struct mo_slice *s = mo_file_find_arch(f, host_arch);
-		for (uint32_t i = 0; !s && i < f->nslices; i++)
-			if (f->slices[i].kind == MO_SLICE_MACHO64)
-				s = &f->slices[i];
-		if (s && s->kind == MO_SLICE_MACHO64 && s->img->has_id) {
-			x->current_version = s->img->id.current_version;
-			x->compat_version = s->img->id.compat_version;
-			if (!(x->install_name = ui_strdup(s->img->id.name)))
-				rc = UT_ENOMEM;
-		}
-		const struct mo_image *img = s && s->kind == MO_SLICE_MACHO64 ? s->img : NULL;
-		if (!rc && img && img->ndeps && !(x->deps = calloc(img->ndeps, sizeof(char *))))
-			rc = ut_fail(UT_ENOMEM, "out of memory");
-		for (uint32_t i = 0; !rc && img && i < img->ndeps; i++) {
-			const char *n = img->deps[i].name;
-			if (mo_path_is_system(n))
-				continue;
-			if ((rc = ut_utm_libname(n, &x->deps[x->ndeps])) == 0)
-				x->ndeps++;
-			else if (rc == UT_EINVAL)
-				rc = 0;
-		}
+	const struct mo_slice *s = mo_file_find_arch(f, host_arch);
+	for (uint32_t i = 0; !s && i < f->nslices; i++)
+		if (f->slices[i].kind == MO_SLICE_MACHO64)
+			s = &f->slices[i];
+	if (s && s->kind == MO_SLICE_MACHO64 && s->img->has_id) {
+		x->current_version = s->img->id.current_version;
+		x->compat_version = s->img->id.compat_version;
+		if (!(x->install_name = ui_strdup(s->img->id.name)))
+			rc = UT_ENOMEM;
 	}
-	mo_file_free(f);
-	ut_src_release(&src);
-	return rc && parsed ? ut_ctx(rc, "'%s'", exec) : rc;
+	const struct mo_image *img = s && s->kind == MO_SLICE_MACHO64 ? s->img : NULL;
+	if (!rc && img && img->ndeps && !(x->deps = calloc(img->ndeps, sizeof(char *))))
+		rc = ut_fail(UT_ENOMEM, "out of memory");
+	for (uint32_t i = 0; !rc && img && i < img->ndeps; i++) {
+		const char *n = img->deps[i].name;
+		if (mo_path_is_system(n))
+			continue;
+		if ((rc = ut_utm_libname(n, &x->deps[x->ndeps])) == 0)
+			x->ndeps++;
+		else if (rc == UT_EINVAL)
+			rc = 0;
+	}
+	mo_file_close(&src, f);
+	return rc ? ut_ctx(rc, "'%s'", exec) : 0;
 }
 
 /* A component whose executable cannot be read: an error, or (UT_UTMAPP_KEEP_BROKEN) kept with the reason. */

@@ -74,32 +74,28 @@ int ut_sig_info_read(struct ut_sig_info *out, const char *path, const char *host
 	memset(out, 0, sizeof(*out));
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	int rc = ut_src_open(&src, path);
+	int rc = mo_file_open(path, &src, &f); /* the reader's messages name the file */
 	if (rc)
 		return rc;
-	int parsed = (rc = mo_file_parse(&src, &f)) == 0; /* the reader's messages name the file already */
-	if (parsed) {
-		size_t used = 0;
-		for (uint32_t i = 0; i < f->nslices; i++) {
-			char buf[32];
-			const char *a = mo_arch_name(f->slices[i].cputype, f->slices[i].cpusubtype, buf);
-			int n = snprintf(out->archs + used, sizeof(out->archs) - used, "%s%s", used ? " " : "", a);
-			if (n > 0 && (size_t)n < sizeof(out->archs) - used)
-				used += (size_t)n;
-		}
-		const struct mo_slice *s = host_slice(f, host_arch ? host_arch : "arm64");
-		if (!s) {
-			rc = ut_fail(UT_EMALFORMED, "no slice");
-		} else {
-			ui_arch(s, out->arch);
-			rc = read_slice(out, f, s);
-		}
+	size_t used = 0;
+	for (uint32_t i = 0; i < f->nslices; i++) {
+		char buf[32];
+		const char *a = mo_arch_name(f->slices[i].cputype, f->slices[i].cpusubtype, buf);
+		int n = snprintf(out->archs + used, sizeof(out->archs) - used, "%s%s", used ? " " : "", a);
+		if (n > 0 && (size_t)n < sizeof(out->archs) - used)
+			used += (size_t)n;
 	}
-	mo_file_free(f);
-	ut_src_release(&src);
+	const struct mo_slice *s = host_slice(f, host_arch ? host_arch : "arm64");
+	if (!s) {
+		rc = ut_fail(UT_EMALFORMED, "no slice");
+	} else {
+		ui_arch(s, out->arch);
+		rc = read_slice(out, f, s);
+	}
+	mo_file_close(&src, f);
 	if (rc) {
 		ut_sig_info_release(out);
-		return parsed ? ut_ctx(rc, "'%s'", path) : rc;
+		return ut_ctx(rc, "'%s'", path);
 	}
 	return 0;
 }

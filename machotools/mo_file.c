@@ -305,3 +305,20 @@ const struct mo_slice *mo_file_find_arch(const struct mo_file *f, const char *ar
 	}
 	return NULL;
 }
+
+int mo_file_open(const char *path, struct ut_src *src, struct mo_file **out)
+{
+	*out = NULL;
+	int rc = ut_src_open(src, path);
+	if (rc)
+		return rc;
+	if ((rc = mo_file_parse(src, out)) != 0)
+		ut_src_release(src);
+	return rc;
+}
+
+void mo_file_close(struct ut_src *src, struct mo_file *f)
+{
+	mo_file_free(f);
+	ut_src_release(src);
+}

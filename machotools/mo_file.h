@@ -149,6 +149,13 @@ struct mo_file {
 /* Parses and validates src.  On error *out is NULL and the message names the defect. */
 int mo_file_parse(const struct ut_src *src, struct mo_file **out);
 void mo_file_free(struct mo_file *f);
+/*
+ * Opens the file at path and parses it (the reader's messages name the file).
+ * On success the caller owns *src and *out and releases both with
+ * mo_file_close; on failure nothing is left open and *out is NULL.
+ */
+int mo_file_open(const char *path, struct ut_src *src, struct mo_file **out);
+void mo_file_close(struct ut_src *src, struct mo_file *f);
 
 /* "arm64", "arm64e", "x86_64", "x86_64h", "i386", "ppc", ... or "cputype 0x..,0x.." */
 const char *mo_arch_name(uint32_t cputype, uint32_t cpusubtype, char buf[32]);

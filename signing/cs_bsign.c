@@ -32,16 +32,11 @@ int cs_bsign_hash_types(const char *exec_path, unsigned types[2], unsigned *n)
 {
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	int rc = ut_src_open(&src, exec_path);
+	int rc = mo_file_open(exec_path, &src, &f);
 	if (rc)
 		return rc;
-	if ((rc = mo_file_parse(&src, &f)) != 0) {
-		ut_src_release(&src);
-		return ut_ctx(rc, "'%s'", exec_path);
-	}
 	*n = cs_sign_hash_types(f, types);
-	mo_file_free(f);
-	ut_src_release(&src);
+	mo_file_close(&src, f);
 	return 0;
 }
 
@@ -79,9 +74,8 @@ static int check_macho(const char *path)
 		return ut_fail(UT_EUNSUPPORTED, "'%s' is not a Mach-O file", path);
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	int rc = ut_src_open(&src, path);
-	if (!rc)
-		rc = mo_file_parse(&src, &f);
+	int rc = mo_file_open(path, &src, &f);
+	int opened = rc == 0;
 	/* The signer's refusals that old bundles meet most, found before anything is written. */
 	if (!rc && f->hidden_arm64)
 		rc = ut_fail(UT_EUNSUPPORTED, "an arm64 slice is hidden after the last fat_arch entry; refusing to sign");
@@ -103,9 +97,9 @@ static int check_macho(const char *path)
 				rc = ut_fail(UT_EUNSUPPORTED,
 					     "slice %s: LC_DYLIB_CODE_SIGN_DRS (library requirements) is not supported", arch);
 	}
-	mo_file_free(f);
-	ut_src_release(&src);
-	return rc ? ut_ctx(rc, "'%s'", path) : 0;
+	if (opened)
+		mo_file_close(&src, f);
+	return rc && opened ? ut_ctx(rc, "'%s'", path) : rc;
 }
 
 static int check_component(const struct cs_component *c)

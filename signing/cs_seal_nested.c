@@ -130,13 +130,9 @@ static int read_exec(struct cs_nested_info *out, const char *exec, const char *h
 {
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	int rc = ut_src_open(&src, exec);
+	int rc = mo_file_open(exec, &src, &f);
 	if (rc)
 		return rc;
-	if ((rc = mo_file_parse(&src, &f)) != 0) {
-		ut_src_release(&src);
-		return rc;
-	}
 	uint32_t host = host_slice(f, host_arch ? host_arch : "arm64");
 	rc = read_slice(out, f, &f->slices[host], 1);
 	/* The other slices by cputype (SEC: a std::set of architectures). */
@@ -166,8 +162,7 @@ static int read_exec(struct cs_nested_info *out, const char *exec, const char *h
 			rc = ut_fail(UT_EUNSUPPORTED,
 				     "signed code without an explicit designated requirement (deriving one is not supported)");
 	}
-	mo_file_free(f);
-	ut_src_release(&src);
+	mo_file_close(&src, f);
 	return rc;
 }
 

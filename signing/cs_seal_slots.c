@@ -60,13 +60,9 @@ static int check_exec(const char *exec, struct slot_input *in, unsigned nin, str
 {
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	int rc = ut_src_open(&src, exec);
+	int rc = mo_file_open(exec, &src, &f);
 	if (rc)
 		return rc;
-	if ((rc = mo_file_parse(&src, &f)) != 0) {
-		ut_src_release(&src);
-		return rc;
-	}
 	for (uint32_t i = 0; i < f->nslices && !rc; i++) {
 		const struct mo_slice *s = &f->slices[i];
 		char buf[32];
@@ -82,8 +78,7 @@ static int check_exec(const char *exec, struct slot_input *in, unsigned nin, str
 				rc = check_cd(&e.cds[k].cd, arch, &in[j], rep);
 		cs_embedded_release(&e);
 	}
-	mo_file_free(f);
-	ut_src_release(&src);
+	mo_file_close(&src, f);
 	return rc;
 }
 
