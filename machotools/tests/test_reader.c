@@ -16,18 +16,13 @@ const char *const oracle_fixtures[] = {
 	"qemu-arm64.dylib", "qemu-x86_64.dylib", "qemu-fat.dylib", NULL,
 };
 
-
 /* The hand-kept list corpus_macho() replaced named 29 files; fewer means MANIFEST.tsv was not read right. */
 #define MIN_CORPUS_MACHO 29
 
 /* Every Mach-O file of the corpus, as its MANIFEST.tsv lists them (NULL-terminated). */
 const char *const *corpus_macho(void)
 {
-	size_t n = 0;
-	const char *const *v = tsm_paths(TSM_MACHO, &n);
-	cr_assert_geq(n, MIN_CORPUS_MACHO, "%s lists %zu Mach-O files, expected at least %d",
-		      ts_corpus("MANIFEST.tsv"), n, MIN_CORPUS_MACHO);
-	return v;
+	return tsm_paths_min(TSM_MACHO, MIN_CORPUS_MACHO, "Mach-O files");
 }
 
 static struct mo_file *parse(const char *path, struct ut_src *src)

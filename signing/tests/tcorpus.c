@@ -19,11 +19,7 @@
 
 const char *const *tc_signed(void)
 {
-	size_t n = 0;
-	const char *const *v = tsm_paths(TSM_MACHO_SIGNED, &n);
-	cr_assert_geq(n, TC_MIN_SIGNED, "%s lists %zu signed Mach-O files, expected at least %d",
-		      ts_corpus("MANIFEST.tsv"), n, TC_MIN_SIGNED);
-	return v;
+	return tsm_paths_min(TSM_MACHO_SIGNED, TC_MIN_SIGNED, "signed Mach-O files");
 }
 
 const char *tc_corpus(void)

@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "tsupport_manifest.h"
 
+#include <criterion/criterion.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,4 +52,12 @@ const char *const *tsm_paths(enum tsm_kind kind, size_t *n)
 	if (n)
 		*n = l->n;
 	return l->v;
+}
+
+const char *const *tsm_paths_min(enum tsm_kind kind, size_t min, const char *what)
+{
+	size_t n = 0;
+	const char *const *v = tsm_paths(kind, &n);
+	cr_assert_geq(n, min, "%s lists %zu %s, expected at least %zu", ts_corpus("MANIFEST.tsv"), n, what, min);
+	return v;
 }

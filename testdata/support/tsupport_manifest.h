@@ -26,5 +26,7 @@ enum tsm_kind {
  * assert a minimum count so that a broken parse cannot test nothing.
  */
 const char *const *tsm_paths(enum tsm_kind kind, size_t *n);
+/* The same list; the test fails when it has fewer than min entries (what: "Mach-O files", for the message). */
+const char *const *tsm_paths_min(enum tsm_kind kind, size_t min, const char *what);
 
 #endif
