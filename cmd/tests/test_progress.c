@@ -50,6 +50,18 @@ Test(progress, gate_and_install_on_a_terminal_only, .timeout = 240)
 	free(tty);
 	free(so);
 
+	/* the report itself on a terminal: colored verdicts, none under NO_COLOR */
+	char *sh = tsupport_printf("script -qec \"%s\" /dev/null", gate);
+	cr_assert_eq(tdemo_sh(sh, &tty, NULL), 0);
+	cr_expect(strstr(tty, "\033[32mPASS\033[0m"), "a terminal gets colored verdicts");
+	free(tty);
+	free(sh);
+	sh = tsupport_printf("NO_COLOR=1 script -qec \"%s\" /dev/null", gate);
+	cr_assert_eq(tdemo_sh(sh, &tty, NULL), 0);
+	cr_expect(strstr(tty, "PASS") && !strchr(tty, '\033'), "NO_COLOR: plain verdicts");
+	free(tty);
+	free(sh);
+
 	char *json = tsupport_printf("%s --format json", gate);
 	tty = on_tty(s.dir, "", json, &so);
 	cr_expect(!strstr(tty, "verify:"), "--format json: silent on the terminal: %s", tty);
