@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define UTMPATCH_VERSION "utmpatch 0.1.0" /* --version, and recorded in every journal */
+
 enum { EXIT_OK = 0, EXIT_BAD = 1, EXIT_USAGE = 2, EXIT_FAIL = 3 };
 
 /* One subcommand: argv[0] is the subcommand name. */
@@ -41,6 +43,10 @@ void cmd_progress(const char *what, uint64_t done, uint64_t total);
 void cmd_progress_step(const char *what, const char *step, uint64_t done, uint64_t total);
 /* Rewrites the progress line with text; NULL erases it.  Callers check cmd_progress_wanted first. */
 void cmd_progress_text(const char *text);
+/* Finishes the JSON document j writes into b, prints it on stdout and releases b; the ut_json_finish result. */
+struct ut_json;
+struct ut_buf;
+int cmd_json_print(struct ut_json *j, struct ut_buf *b);
 /* True if arg equals opt; used by the small hand-rolled option parsers. */
 int cmd_is(const char *arg, const char *opt);
 /* Fetches the value of an option that takes one (argv[++*i]); NULL if missing. */

@@ -321,11 +321,7 @@ static int json_report(const char *file, const struct mo_file *f, const struct c
 		json_slice(&j, &a[i]);
 	ut_json_end(&j);
 	ut_json_end(&j);
-	int rc = ut_json_finish(&j);
-	if (!rc)
-		fwrite(b.p, 1, b.len, stdout);
-	ut_buf_release(&b);
-	return rc;
+	return cmd_json_print(&j, &b);
 }
 
 /* ---- driver ---- */

@@ -271,11 +271,7 @@ static int json_report(const char *bundle, const struct cs_bverify_result *r, co
 		json_macho(&j, &v[k]);
 	ut_json_end(&j);
 	ut_json_end(&j);
-	int rc = ut_json_finish(&j);
-	if (!rc)
-		fwrite(b.p, 1, b.len, stdout);
-	ut_buf_release(&b);
-	return rc;
+	return cmd_json_print(&j, &b);
 }
 
 int cmd_audit_bundle(const char *bundle, int json, const struct cs_trust *trust)

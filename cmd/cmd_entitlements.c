@@ -207,11 +207,7 @@ static int print_json(const struct ut_utmapp *a, const struct ut_ents_report *r,
 		ut_json_null(&j);
 	}
 	ut_json_end(&j);
-	int rc = ut_json_finish(&j);
-	if (!rc)
-		fwrite(b.p, 1, b.len, stdout);
-	ut_buf_release(&b);
-	return rc;
+	return cmd_json_print(&j, &b);
 }
 
 /* --restore: plan, apply, print; returns the exit code. */
@@ -278,7 +274,8 @@ int cmd_entitlements(int argc, char **argv)
 	if (!a.o.app)
 		a.o.app = "/Applications/UTM.app";
 	a.o.check_processes = 1;
-	a.o.tool_version = "utmpatch 0.1.0";
+	a.o.tool_version = UTMPATCH_VERSION;
+	a.o.fail_after = cmd_fail_after();
 	const char *tmp = getenv("TMPDIR");
 	a.o.work_dir = tmp && *tmp ? tmp : "/tmp";
 	struct cmd_env e;

@@ -56,6 +56,16 @@ int cmd_verify_load_anchors(const char *path, struct cs_trust *trust)
 	return 0;
 }
 
+unsigned cmd_fail_after(void)
+{
+	const char *s = getenv("UTMPATCH_FAIL_AFTER");
+	if (!s || !*s)
+		return 0;
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	return *end || v > 1000000 ? 0 : (unsigned)v;
+}
+
 int cmd_default_state_dir(char **out)
 {
 	const char *home = getenv("HOME");

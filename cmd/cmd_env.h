@@ -29,6 +29,8 @@ void cmd_env_release(struct cmd_env *e);
 /* Shared with cmd_audit.c / cmd_verify.c: an anchors file into *trust (free trust->anchors). */
 int cmd_verify_load_anchors(const char *path, struct cs_trust *trust);
 
+/* The test hook UTMPATCH_FAIL_AFTER=N: SIGKILL after the N-th journal record (0: unset or invalid). */
+unsigned cmd_fail_after(void);
 /* utmpatch's state directory when --state-dir is not given (from HOME / XDG_STATE_HOME); *out malloc'd. */
 int cmd_default_state_dir(char **out);
 /* The VMs at paths (see ut_vm_list_add_path), or with none UTM's own (ut_vm_list_add_defaults under HOME). */

@@ -168,16 +168,6 @@ static int load_env(struct install_args *a, struct cmd_env *e)
 	return rc;
 }
 
-static unsigned fail_after(void)
-{
-	const char *s = getenv("UTMPATCH_FAIL_AFTER");
-	if (!s || !*s)
-		return 0;
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	return *end || v > 1000000 ? 0 : (unsigned)v;
-}
-
 static int print_result(const struct ut_install *in, int json, enum ut_report_result res, const char *error)
 {
 	struct ut_buf b;
@@ -211,8 +201,8 @@ int cmd_install(int argc, char **argv)
 		a.o.app = "/Applications/UTM.app";
 	a.o.need_arch = mac_arch(a.arch);
 	a.o.check_processes = 1;
-	a.o.fail_after = fail_after();
-	a.o.tool_version = "utmpatch 0.1.0";
+	a.o.fail_after = cmd_fail_after();
+	a.o.tool_version = UTMPATCH_VERSION;
 	const char *tmp = getenv("TMPDIR");
 	a.o.work_dir = tmp && *tmp ? tmp : "/tmp";
 	struct cmd_env e;

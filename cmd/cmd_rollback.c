@@ -54,16 +54,6 @@ static int parse(int argc, char **argv, struct rb_args *a)
 	return 0;
 }
 
-static unsigned fail_after(void)
-{
-	const char *s = getenv("UTMPATCH_FAIL_AFTER");
-	if (!s || !*s)
-		return 0;
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	return *end || v > 1000000 ? 0 : (unsigned)v;
-}
-
 static void print_report(const struct ut_rollback_report *r, int dry_run)
 {
 	if (r->finished)
@@ -120,10 +110,10 @@ int cmd_rollback(int argc, char **argv)
 	struct ut_rollback_opts o = {
 		.dry_run = a.dry_run,
 		.force = a.force,
-		.fail_after = fail_after(),
+		.fail_after = cmd_fail_after(),
 		.cdhash_of = ut_install_cdhash_of,
 		.cdhash_ctx = host,
-		.tool_version = "utmpatch 0.1.0",
+		.tool_version = UTMPATCH_VERSION,
 	};
 	struct ut_rollback_report r;
 	memset(&r, 0, sizeof(r));

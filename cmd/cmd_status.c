@@ -163,11 +163,7 @@ static int print_json(const struct ut_state_report *r)
 		ut_json_null(&j);
 	ut_json_kstr(&j, "next", r->hint ? r->hint : r->state == UT_STATE_INTERRUPTED ? "run 'utmpatch rollback'" : NULL);
 	ut_json_end(&j);
-	int rc = ut_json_finish(&j);
-	if (!rc)
-		fwrite(b.p, 1, b.len, stdout);
-	ut_buf_release(&b);
-	return rc;
+	return cmd_json_print(&j, &b);
 }
 
 int cmd_status(int argc, char **argv)

@@ -217,11 +217,7 @@ static int print_json(const struct vmcheck_opts *o, const struct ut_vm_list *l, 
 	ut_json_kuint(&j, "invalid", count[2]);
 	ut_json_end(&j);
 	ut_json_end(&j);
-	int rc = ut_json_finish(&j);
-	if (!rc)
-		fwrite(b.p, 1, b.len, stdout);
-	ut_buf_release(&b);
-	return rc;
+	return cmd_json_print(&j, &b);
 }
 
 /* ---- the command ---- */

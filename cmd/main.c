@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "ut_err.h"
+#include "ut_json.h"
 
 static const struct cmd_entry commands[] = {
 #define UTMPATCH_CMD(name, fn, summary) { name, fn, summary },
@@ -35,7 +36,7 @@ int main(int argc, char **argv)
 		return cmd_finish(EXIT_OK);
 	}
 	if (cmd_is(argv[1], "--version")) {
-		printf("utmpatch 0.1.0\n");
+		printf("%s\n", UTMPATCH_VERSION);
 		return cmd_finish(EXIT_OK);
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
@@ -139,6 +140,15 @@ void cmd_progress(const char *what, uint64_t done, uint64_t total)
 	cmd_progress_text(line);
 	if (done >= total)
 		cmd_progress_text(NULL);
+}
+
+int cmd_json_print(struct ut_json *j, struct ut_buf *b)
+{
+	int rc = ut_json_finish(j);
+	if (!rc)
+		fwrite(b->p, 1, b->len, stdout);
+	ut_buf_release(b);
+	return rc;
 }
 
 int cmd_is(const char *arg, const char *opt) { return strcmp(arg, opt) == 0; }

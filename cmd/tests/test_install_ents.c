@@ -190,3 +190,45 @@ Test(install_ents, install_with_an_identity_of_the_frameworks_team, .timeout = 2
 	free(l), free(pl);
 	scratch_free(&s);
 }
+
+/* entitlements --restore is one journaled transaction too: killed after every record, rollback returns the bundle
+ * to its bytes before the restore; the completed restore passes the CI gate. */
+Test(install_ents, restore_killed_after_every_step_then_rollback, .timeout = 900)
+{
+	struct scratch s;
+	scratch_make(&s);
+	strip_all(&s, NULL);
+	char stripped[65];
+	tdemo_tree_hash(s.app, stripped);
+	const char *anchors = ts_root("testdata/keys/roots.tsv");
+	int completed = 0;
+	unsigned n;
+	for (n = 1; n < 64 && !completed; n++) {
+		char env_fail[64];
+		snprintf(env_fail, sizeof(env_fail), "UTMPATCH_FAIL_AFTER=%u", n);
+		const char *env[] = { env_fail, NULL };
+		struct tsupport_out o;
+		int st = ui_run(&o, env, "entitlements", "--restore", "--app", s.app, "--state-dir", s.state, "--anchors",
+				anchors, NULL);
+		tsupport_out_release(&o);
+		if (st == 0) {
+			completed = 1;
+			break;
+		}
+		cr_expect_eq(st, 128 + 9, "N=%u: exit %d (expected SIGKILL)", n, st);
+		st = ui_run(&o, NULL, "rollback", "--app", s.app, "--state-dir", s.state, NULL);
+		cr_expect_eq(st, 0, "N=%u: rollback: %s%s", n, o.out, o.err);
+		tsupport_out_release(&o);
+		char now[65];
+		tdemo_tree_hash(s.app, now);
+		cr_expect_str_eq(now, stripped, "N=%u: after rollback the bundle is not as before the restore", n);
+	}
+	cr_assert(completed, "the restore never completed");
+	cr_expect_gt(n, 3u, "the restore journaled only %u records", n - 1);
+	cr_log_info("restore: completed at UTMPATCH_FAIL_AFTER=%u", n);
+	struct tsupport_out o;
+	int st = ui_run(&o, NULL, "verify", "--app", s.app, "--anchors", anchors, NULL);
+	cr_expect_eq(st, 0, "the gate after the restore: %s%s", o.out, o.err);
+	tsupport_out_release(&o);
+	scratch_free(&s);
+}
