@@ -41,9 +41,7 @@ static uint32_t pick_main(const struct sign_ctx *c)
 
 static int open_input(struct sign_ctx *c)
 {
-	int rc = ut_src_open(&c->src, c->in);
-	if (!rc)
-		rc = mo_file_parse(&c->src, &c->f);
+	int rc = mo_file_open(c->in, &c->src, &c->f);
 	if (rc)
 		return rc;
 	if (c->f->hidden_arm64)
@@ -127,8 +125,7 @@ static void ctx_release(struct sign_ctx *c)
 	ut_buf_release(&c->ent_xml);
 	ut_buf_release(&c->ent_der);
 	ut_buf_release(&c->reqs);
-	mo_file_free(c->f);
-	ut_src_release(&c->src);
+	mo_file_close(&c->src, c->f);
 }
 
 int cs_sign_file(const char *in, const char *out, const struct cs_sign_opts *opts, struct cs_sign_report *rep)
