@@ -106,10 +106,10 @@ int tc_sigs_load(const char *path, struct tc_sig **out, size_t *n)
 	struct mo_file *f = NULL;
 	*out = NULL;
 	*n = 0;
-	if (ut_src_open(&src, path))
+	if (mo_file_open(path, &src, &f))
 		return -1;
-	int rc = mo_file_parse(&src, &f);
-	struct tc_sig *sigs = rc ? NULL : calloc(f->nslices, sizeof(*sigs));
+	int rc = 0;
+	struct tc_sig *sigs = calloc(f->nslices, sizeof(*sigs));
 	size_t k = 0;
 	for (uint32_t i = 0; sigs && i < f->nslices; i++) {
 		if (f->slices[i].kind != MO_SLICE_MACHO64)
@@ -120,8 +120,7 @@ int tc_sigs_load(const char *path, struct tc_sig **out, size_t *n)
 			break;
 		}
 	}
-	mo_file_free(f);
-	ut_src_release(&src);
+	mo_file_close(&src, f);
 	if (rc || !sigs) {
 		tc_sigs_free(sigs, k);
 		return -1;

@@ -37,12 +37,10 @@ static void verify_path(const char *path, struct cs_verify_result *r, const stru
 {
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	cr_assert_eq(ut_src_open(&src, path), 0, "%s", ut_errmsg());
-	cr_assert_eq(mo_file_parse(&src, &f), 0, "%s: %s", path, ut_errmsg());
+	cr_assert_eq(mo_file_open(path, &src, &f), 0, "%s: %s", path, ut_errmsg());
 	cr_assert_eq(cs_verify_file(r, f, o), 0, "%s: %s", path, ut_errmsg());
 	cr_assert_eq(r->nslices, f->nslices);
-	mo_file_free(f);
-	ut_src_release(&src);
+	mo_file_close(&src, f);
 }
 
 static void verify_rel(const char *rel, struct cs_verify_result *r)

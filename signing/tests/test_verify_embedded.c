@@ -108,8 +108,7 @@ Test(verify_embedded, corpus_signatures_match_manifest, .init = load_manifest, .
 		char path[1024];
 		struct ut_src src;
 		struct mo_file *f = NULL;
-		cr_assert_eq(ut_src_open(&src, tc_path(rel, path, sizeof(path))), 0, "%s", ut_errmsg());
-		cr_assert_eq(mo_file_parse(&src, &f), 0, "%s: %s", rel, ut_errmsg());
+		cr_assert_eq(mo_file_open(tc_path(rel, path, sizeof(path)), &src, &f), 0, "%s: %s", rel, ut_errmsg());
 		cr_assert_eq(f->nslices, me->nslices, "%s: slice count", rel);
 		for (uint32_t i = 0; i < f->nslices; i++) {
 			struct cs_slice_layout lay;
@@ -123,8 +122,7 @@ Test(verify_embedded, corpus_signatures_match_manifest, .init = load_manifest, .
 			cs_embedded_release(&e);
 			nslices++;
 		}
-		mo_file_free(f);
-		ut_src_release(&src);
+		mo_file_close(&src, f);
 	}
 	cr_assert_eq(nslices, 33, "%u slices", nslices);
 }
@@ -145,14 +143,12 @@ Test(verify_embedded, empty_codesig_and_unsigned_are_reported)
 		char path[1024];
 		struct ut_src src;
 		struct mo_file *f = NULL;
-		cr_assert_eq(ut_src_open(&src, tc_path(rows[r].rel, path, sizeof(path))), 0);
-		cr_assert_eq(mo_file_parse(&src, &f), 0, "%s", ut_errmsg());
+		cr_assert_eq(mo_file_open(tc_path(rows[r].rel, path, sizeof(path)), &src, &f), 0, "%s", ut_errmsg());
 		struct cs_slice_layout lay;
 		struct cs_embedded e;
 		cr_assert_eq(cs_slice_layout_read(&lay, f, &f->slices[0]), 0, "%s", ut_errmsg());
 		cr_assert_eq(cs_embedded_load(&e, f, &f->slices[0], &lay), rows[r].code, "%s", rows[r].rel);
 		cr_assert(strstr(ut_errmsg(), rows[r].msg), "%s: %s", rows[r].rel, ut_errmsg());
-		mo_file_free(f);
-		ut_src_release(&src);
+		mo_file_close(&src, f);
 	}
 }
