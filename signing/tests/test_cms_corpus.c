@@ -258,9 +258,7 @@ Test(cms_corpus, every_corpus_cms_verifies_as_the_manifest_says)
 				char want_hex[17];
 				cr_assert_eq(sscanf(ms.root, "non-Apple-root %16s", want_hex), 1, "%s: root '%s'",
 					     cases[c].path, ms.root);
-				char *got = tc_hex(r.chain.certs[r.chain.n - 1].sha256, 8);
-				for (char *p = got; *p; p++)
-					*p = (char)(*p >= 'a' ? *p - 32 : *p);
+				char *got = tc_hex_upper(r.chain.certs[r.chain.n - 1].sha256, 8);
 				cr_expect_str_eq(got, want_hex, "%s: root fingerprint", cases[c].path);
 				free(got);
 				cr_expect_eq(r.chain.anchor, CS_ANCHOR_OTHER);
@@ -310,10 +308,9 @@ Test(cms_corpus, signing_time_and_timestamp_match_openssl)
 		cr_assert_eq(cs_cms_verify(&r, sigs[0].cms, sigs[0].cms_len, sigs[0].cd[0], sigs[0].cd_len[0], sigs[0].cdh,
 					   sigs[0].ncdh, NULL),
 			     0);
-		char *p = tc_write(dir, "c.der", sigs[0].cms, sigs[0].cms_len);
 		struct tc_a1 *a;
 		size_t na;
-		cr_assert_eq(tc_asn1parse(p, &a, &na), 0);
+		char *p = tc_asn1parse_bytes(dir, "c.der", sigs[0].cms, sigs[0].cms_len, &a, &na);
 		/* digestAlgorithms: the first OBJECT after the SignedData OID */
 		long i = tc_a1_find(a, na, 0, ":pkcs7-signedData");
 		long dg = tc_a1_find(a, na, (size_t)i + 1, "OBJECT");

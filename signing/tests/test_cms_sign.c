@@ -75,26 +75,21 @@ static uint8_t *sign(const struct cs_identity *id, int with_time, size_t *len)
 	return sig;
 }
 
-/* openssl cms -verify as the independent verifier (exit status). */
-static int openssl_verify(const uint8_t *sig, size_t len, const uint8_t *cd, size_t cdlen)
+/* A signature by the PKCS#12 test identity. */
+static uint8_t *sign_p12(int with_time, size_t *len)
 {
-	char *s = tc_write(dir, "sig.der", sig, len), *c = tc_write(dir, "cd.bin", cd, cdlen);
-	int rc = tc_sh(NULL,
-		       "openssl cms -verify -binary -inform DER -in '%s' -content '%s' -CAfile '%s' -purpose any "
-		       "-ignore_critical -out /dev/null",
-		       s, c, tc_key("root.pem"));
-	free(s);
-	free(c);
-	return rc;
+	struct cs_identity *id = load_p12();
+	uint8_t *sig = sign(id, with_time, len);
+	cs_identity_free(id);
+	return sig;
 }
 
 TestSuite(cms_sign, .init = setup, .fini = teardown);
 
 Test(cms_sign, round_trip_through_our_verifier)
 {
-	struct cs_identity *id = load_p12();
 	size_t len;
-	uint8_t *sig = sign(id, 1, &len);
+	uint8_t *sig = sign_p12(1, &len);
 	struct cs_cms_result r;
 	int rc = cs_cms_verify(&r, sig, len, cd0, sizeof(cd0), cdh, 2, tc_test_trust(CS_TRUST_REQUIRE_ANCHOR));
 	cr_assert_eq(rc, 0, "%s", ut_errmsg());
@@ -120,7 +115,6 @@ Test(cms_sign, round_trip_through_our_verifier)
 	cr_expect_eq(cs_cms_verify(&r, sig, len, cd0, sizeof(cd0), cdh, 2, &strict), UT_EVERIFY);
 	cr_expect(strstr(ut_errmsg(), "certificate chain does not end in a trusted anchor"), "%s", ut_errmsg());
 	free(sig);
-	cs_identity_free(id);
 }
 
 Test(cms_sign, openssl_cli_verifies_our_signatures)
@@ -129,7 +123,7 @@ Test(cms_sign, openssl_cli_verifies_our_signatures)
 	for (int with_time = 0; with_time < 2; with_time++) {
 		size_t len;
 		uint8_t *sig = sign(id, with_time, &len);
-		cr_expect_eq(openssl_verify(sig, len, cd0, sizeof(cd0)), 0, "with_time=%d", with_time);
+		cr_expect_eq(tc_openssl_cms_verify(dir, sig, len, cd0, sizeof(cd0)), 0, "with_time=%d", with_time);
 		struct cs_cms_result r;
 		cr_expect_eq(cs_cms_verify(&r, sig, len, cd0, sizeof(cd0), cdh, 2, NULL), 0, "%s", ut_errmsg());
 		cr_expect_eq(!!(r.attrs & CS_CMS_ATTR_SIGNING_TIME), with_time);
@@ -140,13 +134,11 @@ Test(cms_sign, openssl_cli_verifies_our_signatures)
 
 Test(cms_sign, openssl_decodes_the_attributes_codesign_writes)
 {
-	struct cs_identity *id = load_p12();
 	size_t len;
-	uint8_t *sig = sign(id, 1, &len);
-	char *p = tc_write(dir, "sig.der", sig, len);
+	uint8_t *sig = sign_p12(1, &len);
 	struct tc_a1 *a;
 	size_t n;
-	cr_assert_eq(tc_asn1parse(p, &a, &n), 0);
+	char *p = tc_asn1parse_bytes(dir, "sig.der", sig, len, &a, &n);
 	/* id-data, detached (the encapContentInfo holds only the OID), SHA-256 */
 	long i = tc_a1_find(a, n, 0, ":pkcs7-data");
 	cr_assert(i > 0);
@@ -162,9 +154,7 @@ Test(cms_sign, openssl_decodes_the_attributes_codesign_writes)
 	uint8_t md[32];
 	unsigned int mdlen;
 	EVP_Digest(cd0, sizeof(cd0), md, &mdlen, EVP_sha256(), NULL);
-	char *hex = tc_hex(md, 32);
-	for (char *h = hex; *h; h++)
-		*h = (char)(*h >= 'a' ? *h - 32 : *h);
+	char *hex = tc_hex_upper(md, 32);
 	cr_expect(strstr(a[i + 2].text, hex), "messageDigest %s", a[i + 2].text);
 	free(hex);
 	/* 100.9.2: SEQUENCE { sha1, full } and SEQUENCE { sha256, full } */
@@ -174,9 +164,7 @@ Test(cms_sign, openssl_decodes_the_attributes_codesign_writes)
 	for (int k = 0; k < 2; k++) {
 		long o = tc_a1_find(a, n, (size_t)i, algs[k]);
 		cr_assert(o >= 0);
-		char *h = tc_hex(cdh[k].digest, cdh[k].len);
-		for (char *q = h; *q; q++)
-			*q = (char)(*q >= 'a' ? *q - 32 : *q);
+		char *h = tc_hex_upper(cdh[k].digest, cdh[k].len);
 		cr_expect(strstr(a[o + 1].text, h), "cdhashes2[%d]: %s", k, a[o + 1].text);
 		free(h);
 	}
@@ -214,24 +202,20 @@ Test(cms_sign, openssl_decodes_the_attributes_codesign_writes)
 	free(out);
 	free(p);
 	free(sig);
-	cs_identity_free(id);
 }
 
 Test(cms_sign, without_signing_time_the_attribute_is_absent)
 {
-	struct cs_identity *id = load_p12();
 	size_t len;
-	uint8_t *sig = sign(id, 0, &len);
-	char *p = tc_write(dir, "sig.der", sig, len);
+	uint8_t *sig = sign_p12(0, &len);
 	struct tc_a1 *a;
 	size_t n;
-	cr_assert_eq(tc_asn1parse(p, &a, &n), 0);
+	char *p = tc_asn1parse_bytes(dir, "sig.der", sig, len, &a, &n);
 	cr_expect_eq(tc_a1_find(a, n, 0, ":signingTime"), -1);
 	cr_expect(tc_a1_find(a, n, 0, ":messageDigest") >= 0);
 	free(a);
 	free(p);
 	free(sig);
-	cs_identity_free(id);
 }
 
 Test(cms_sign, pem_identity_signs_identically_to_the_p12)
@@ -253,10 +237,9 @@ Test(cms_sign, pem_identity_signs_identically_to_the_p12)
 /* Offset of a byte inside the element of the first asn1parse line containing what. */
 static size_t element_off(const uint8_t *sig, size_t len, const char *what, int next, int content)
 {
-	char *p = tc_write(dir, "t.der", sig, len);
 	struct tc_a1 *a;
 	size_t n;
-	cr_assert_eq(tc_asn1parse(p, &a, &n), 0);
+	char *p = tc_asn1parse_bytes(dir, "t.der", sig, len, &a, &n);
 	long i = tc_a1_find(a, n, 0, what);
 	cr_assert(i >= 0, "%s not found", what);
 	i += next;
@@ -268,9 +251,8 @@ static size_t element_off(const uint8_t *sig, size_t len, const char *what, int 
 
 Test(cms_sign, tampering_is_detected_by_us_and_by_openssl)
 {
-	struct cs_identity *id = load_p12();
 	size_t len;
-	uint8_t *sig = sign(id, 1, &len);
+	uint8_t *sig = sign_p12(1, &len);
 	struct cs_cms_result r;
 	/* one byte of the CodeDirectory */
 	uint8_t cd[sizeof(cd0)];
@@ -278,35 +260,33 @@ Test(cms_sign, tampering_is_detected_by_us_and_by_openssl)
 	cd[100] ^= 1;
 	cr_expect_eq(cs_cms_verify(&r, sig, len, cd, sizeof(cd), cdh, 2, NULL), UT_EVERIFY);
 	cr_expect_str_eq(ut_errmsg(), "CMS signature does not match the CodeDirectory");
-	cr_expect_neq(openssl_verify(sig, len, cd, sizeof(cd)), 0);
+	cr_expect_neq(tc_openssl_cms_verify(dir, sig, len, cd, sizeof(cd)), 0);
 	/* one byte of the signature value (the last OCTET STRING of the SignerInfo) */
 	uint8_t *t = malloc(len);
 	memcpy(t, sig, len);
 	t[len - 10] ^= 0x40;
 	cr_expect_eq(cs_cms_verify(&r, t, len, cd0, sizeof(cd0), cdh, 2, NULL), UT_EVERIFY);
 	cr_expect(strstr(ut_errmsg(), "signed attributes do not verify"), "%s", ut_errmsg());
-	cr_expect_neq(openssl_verify(t, len, cd0, sizeof(cd0)), 0);
+	cr_expect_neq(tc_openssl_cms_verify(dir, t, len, cd0, sizeof(cd0)), 0);
 	/* one byte of a signed attribute: the signing time's seconds digit */
 	memcpy(t, sig, len);
 	t[element_off(sig, len, ":signingTime", 2, 11)] ^= 0x01; /* "231114221320Z" -> "...21Z" */
 	cr_expect_eq(cs_cms_verify(&r, t, len, cd0, sizeof(cd0), cdh, 2, NULL), UT_EVERIFY);
 	cr_expect(strstr(ut_errmsg(), "signed attributes do not verify"), "%s", ut_errmsg());
-	cr_expect_neq(openssl_verify(t, len, cd0, sizeof(cd0)), 0);
+	cr_expect_neq(tc_openssl_cms_verify(dir, t, len, cd0, sizeof(cd0)), 0);
 	/* one byte of the cdhashes2 digest */
 	memcpy(t, sig, len);
 	t[element_off(sig, len, ":1.2.840.113635.100.9.2", 4, 3)] ^= 0x80;
 	cr_expect_eq(cs_cms_verify(&r, t, len, cd0, sizeof(cd0), cdh, 2, NULL), UT_EVERIFY);
-	cr_expect_neq(openssl_verify(t, len, cd0, sizeof(cd0)), 0);
+	cr_expect_neq(tc_openssl_cms_verify(dir, t, len, cd0, sizeof(cd0)), 0);
 	free(t);
 	free(sig);
-	cs_identity_free(id);
 }
 
 Test(cms_sign, computed_cdhashes_must_match_the_attributes)
 {
-	struct cs_identity *id = load_p12();
 	size_t len;
-	uint8_t *sig = sign(id, 1, &len);
+	uint8_t *sig = sign_p12(1, &len);
 	struct cs_cms_result r;
 	struct cs_cdhash c[2];
 	memcpy(c, cdh, sizeof(c));
@@ -320,7 +300,6 @@ Test(cms_sign, computed_cdhashes_must_match_the_attributes)
 	/* one CD fewer than signed */
 	cr_expect_eq(cs_cms_verify(&r, sig, len, cd0, sizeof(cd0), cdh, 1, NULL), UT_EVERIFY);
 	free(sig);
-	cs_identity_free(id);
 }
 
 Test(cms_sign, out_of_order_attribute_values_verify_over_the_received_bytes)
@@ -330,13 +309,11 @@ Test(cms_sign, out_of_order_attribute_values_verify_over_the_received_bytes)
 	 * attributes as they now stand with the openssl CLI.  openssl cms -verify
 	 * re-encodes (sorts) them and fails; Apple verifies the bytes as received.
 	 */
-	struct cs_identity *id = load_p12();
 	size_t len;
-	uint8_t *sig = sign(id, 1, &len);
-	char *p = tc_write(dir, "sig.der", sig, len);
+	uint8_t *sig = sign_p12(1, &len);
 	struct tc_a1 *a;
 	size_t n;
-	cr_assert_eq(tc_asn1parse(p, &a, &n), 0);
+	char *p = tc_asn1parse_bytes(dir, "sig.der", sig, len, &a, &n);
 	long i = tc_a1_find(a, n, 0, ":1.2.840.113635.100.9.2");
 	const struct tc_a1 *s1 = &a[i + 2], *s2 = &a[i + 5];
 	cr_assert(strstr(s1->text, "SEQUENCE") && strstr(s2->text, "SEQUENCE"));
@@ -370,7 +347,7 @@ Test(cms_sign, out_of_order_attribute_values_verify_over_the_received_bytes)
 	cr_expect_eq(cs_cms_verify(&r, sig, len, cd0, sizeof(cd0), cdh, 2, tc_test_trust(CS_TRUST_REQUIRE_ANCHOR)), 0,
 		     "%s", ut_errmsg());
 	cr_expect_eq(r.attrs & CS_CMS_ATTR_CDHASHES2, CS_CMS_ATTR_CDHASHES2);
-	cr_expect_neq(openssl_verify(sig, len, cd0, sizeof(cd0)), 0, "openssl re-encodes and should fail");
+	cr_expect_neq(tc_openssl_cms_verify(dir, sig, len, cd0, sizeof(cd0)), 0, "openssl re-encodes and should fail");
 	free(s);
 	free(sp);
 	free(ap);
@@ -378,7 +355,6 @@ Test(cms_sign, out_of_order_attribute_values_verify_over_the_received_bytes)
 	free(a);
 	free(p);
 	free(sig);
-	cs_identity_free(id);
 }
 
 Test(cms_sign, openssl_cli_signatures_verify_with_and_without_signed_attributes)
@@ -508,7 +484,7 @@ Test(cms_sign, timestamp_hook_adds_a_token_that_verifies)
 	cr_expect_str_eq(r.timestamp_authority, "utmpatch TEST TSA");
 	int64_t now = (int64_t)time(NULL);
 	cr_expect(r.timestamp > now - 300 && r.timestamp <= now + 5, "genTime %lld", (long long)r.timestamp);
-	cr_expect_eq(openssl_verify(sig, len, cd0, sizeof(cd0)), 0);
+	cr_expect_eq(tc_openssl_cms_verify(dir, sig, len, cd0, sizeof(cd0)), 0);
 	/* a token made for another signature value is refused */
 	char *tp = ts_path(dir, "tst.der");
 	struct saved_token tok;

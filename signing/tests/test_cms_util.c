@@ -198,6 +198,27 @@ long tc_a1_find(const struct tc_a1 *a, size_t n, size_t from, const char *s)
 	return -1;
 }
 
+char *tc_asn1parse_bytes(const char *dir, const char *name, const void *der, size_t len, struct tc_a1 **out,
+			 size_t *n)
+{
+	char *p = tc_write(dir, name, der, len);
+	cr_assert_not_null(p, "cannot write %s", name);
+	cr_assert_eq(tc_asn1parse(p, out, n), 0, "openssl asn1parse of %s", name);
+	return p;
+}
+
+int tc_openssl_cms_verify(const char *dir, const uint8_t *sig, size_t len, const uint8_t *content, size_t clen)
+{
+	char *s = tc_write(dir, "sig.der", sig, len), *c = tc_write(dir, "cd.bin", content, clen);
+	int rc = tc_sh(NULL,
+		       "openssl cms -verify -binary -inform DER -in '%s' -content '%s' -CAfile '%s' -purpose any "
+		       "-ignore_critical -out /dev/null",
+		       s, c, tc_key("root.pem"));
+	free(s);
+	free(c);
+	return rc;
+}
+
 char *tc_write(const char *dir, const char *name, const void *p, size_t len)
 {
 	char *path = ts_path(dir, name);
@@ -216,6 +237,14 @@ char *tc_hex(const uint8_t *p, size_t n)
 {
 	char *s = malloc(2 * n + 1);
 	ut_hex(s, p, n);
+	return s;
+}
+
+char *tc_hex_upper(const uint8_t *p, size_t n)
+{
+	char *s = tc_hex(p, n);
+	for (char *h = s; *h; h++)
+		*h = (char)(*h >= 'a' ? *h - 32 : *h);
 	return s;
 }
 
@@ -266,10 +295,9 @@ void tc_check_cdhash_attrs(const char *what, const uint8_t *cms, size_t cms_len,
 		*xml = NULL;
 	if (xml_len)
 		*xml_len = 0;
-	char *p = tc_write(dir, "c.der", cms, cms_len);
 	struct tc_a1 *a;
 	size_t na;
-	cr_assert_eq(tc_asn1parse(p, &a, &na), 0);
+	char *p = tc_asn1parse_bytes(dir, "c.der", cms, cms_len, &a, &na);
 	long i = tc_a1_find(a, na, 0, ":1.2.840.113635.100.9.1");
 	if (i >= 0) {
 		long o = tc_a1_find(a, na, (size_t)i, "OCTET STRING");
@@ -302,9 +330,7 @@ void tc_check_cdhash_attrs(const char *what, const uint8_t *cms, size_t cms_len,
 			cr_assert(j < n, "%s: more 100.9.2 entries than CDs", what);
 			uint32_t type = strstr(a[l - 1].text, ":sha1") ? CS_HASHTYPE_SHA1 : CS_HASHTYPE_SHA256;
 			cr_expect_eq(want[j].hash_type, type, "%s: 100.9.2 entry %u hash", what, j);
-			char *hex = tc_hex(want[j].digest, want[j].len);
-			for (char *h = hex; *h; h++)
-				*h = (char)(*h >= 'a' ? *h - 32 : *h);
+			char *hex = tc_hex_upper(want[j].digest, want[j].len);
 			cr_expect_str_eq(strstr(a[l].text, "]:") + 2, hex, "%s: 100.9.2 entry %u", what, j);
 			free(hex);
 			j++;

@@ -42,6 +42,14 @@ struct tc_a1 {
 int tc_asn1parse(const char *der_path, struct tc_a1 **out, size_t *n);
 /* Index of the first line at or after from whose text contains s, or -1. */
 long tc_a1_find(const struct tc_a1 *a, size_t n, size_t from, const char *s);
+/* Writes der to dir/name and runs tc_asn1parse over it (asserts); returns the path (malloc'd). */
+char *tc_asn1parse_bytes(const char *dir, const char *name, const void *der, size_t len, struct tc_a1 **out,
+			 size_t *n);
+/*
+ * `openssl cms -verify` of a detached DER signature over content, the test
+ * root as CA (files written to dir); returns its exit status.
+ */
+int tc_openssl_cms_verify(const char *dir, const uint8_t *sig, size_t len, const uint8_t *content, size_t clen);
 
 /*
  * The cdhashes attributes of a CMS signature as `openssl asn1parse` shows
@@ -60,6 +68,8 @@ void tc_check_cdhash_attrs(const char *what, const uint8_t *cms, size_t cms_len,
 char *tc_write(const char *dir, const char *name, const void *p, size_t len);
 /* Lowercase hex of a byte range into a malloc'd string. */
 char *tc_hex(const uint8_t *p, size_t n);
+/* Uppercase hex, as `openssl asn1parse` prints [HEX DUMP]s (malloc'd). */
+char *tc_hex_upper(const uint8_t *p, size_t n);
 /* Runs a shell command; returns its exit status, stdout in *out (malloc'd, may be NULL). */
 int tc_sh(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -70,14 +70,7 @@ static int openssl_verify(const struct tsg_slice *s, const struct tsg_blob *cd)
 {
 	const struct tsg_blob *w = tsg_blob(s, 0x10000);
 	cr_assert(w && w->len > 8);
-	char *sig = tc_write(dir, "cms.der", w->p + 8, w->len - 8), *c = tc_write(dir, "cd.bin", cd->p, cd->len);
-	int rc = tc_sh(NULL,
-		       "openssl cms -verify -binary -inform DER -in '%s' -content '%s' -CAfile '%s' -purpose any "
-		       "-ignore_critical -out /dev/null",
-		       sig, c, tc_key("root.pem"));
-	free(sig);
-	free(c);
-	return rc;
+	return tc_openssl_cms_verify(dir, w->p + 8, w->len - 8, cd->p, cd->len);
 }
 
 /* cs_cms_verify with cdhashes computed here (EVP), sorted by hash type. */
