@@ -113,18 +113,18 @@ int sign_meta_load_old(struct sign_ctx *c)
 	const struct sign_slice *m = &c->sl[c->main];
 	if (!m->old_sig)
 		return 0;
-	struct cs_superblob sb;
-	struct cs_cd cd;
-	int rc = old_cd(m, &sb, &cd);
+	int rc = old_cd(m, &c->old_sb, &c->old_cd);
 	if (rc)
 		return rc;
-	if (cd.flags & CS_LINKER_SIGNED)
+	if (c->old_cd.flags & CS_LINKER_SIGNED)
 		return 0;
 	c->inherit = c->o->preserve;
 	if (!(c->inherit & CS_PRESERVE_RUNTIME))
 		return 0;
 	for (uint32_t i = 0; i < c->nsl; i++) {
 		struct sign_slice *s = &c->sl[i];
+		struct cs_superblob sb;
+		struct cs_cd cd;
 		if (!s->old_sig)
 			continue;
 		if ((rc = cs_superblob_parse(&sb, s->old_sig, s->old_sig_len, CSMAGIC_EMBEDDED_SIGNATURE)) != 0)
@@ -236,15 +236,8 @@ static int decide_identifier(struct sign_ctx *c, plist_t info)
 		const char *b = strrchr(name, '/');
 		return set_identifier(c, b ? b + 1 : name);
 	}
-	if (c->inherit & CS_PRESERVE_IDENTIFIER) {
-		struct cs_superblob sb;
-		struct cs_cd cd;
-		int rc = old_cd(&c->sl[c->main], &sb, &cd);
-		if (rc)
-			return rc;
-		if (cd.identifier[0])
-			return set_identifier(c, cd.identifier);
-	}
+	if ((c->inherit & CS_PRESERVE_IDENTIFIER) && c->old_cd.identifier[0])
+		return set_identifier(c, c->old_cd.identifier);
 	const char *explicit = ut_plist_dict_str(info, "CFBundleIdentifier");
 	if (explicit && explicit[0])
 		return set_identifier(c, explicit);
@@ -345,16 +338,11 @@ static int decide_flags(struct sign_ctx *c, plist_t info)
 		if (rc)
 			return rc;
 	}
-	if (!have && (c->inherit & (CS_PRESERVE_RUNTIME | CS_PRESERVE_FLAGS))) {
-		struct cs_superblob sb;
-		struct cs_cd cd;
-		int rc = old_cd(&c->sl[c->main], &sb, &cd);
-		if (rc)
-			return rc;
+	if (!have) {
 		if (c->inherit & CS_PRESERVE_RUNTIME)
-			c->flags |= cd.flags & CS_RUNTIME;
+			c->flags |= c->old_cd.flags & CS_RUNTIME;
 		if (c->inherit & CS_PRESERVE_FLAGS)
-			c->flags = cd.flags & ~CS_ADHOC;
+			c->flags = c->old_cd.flags & ~CS_ADHOC;
 	}
 	if (o->runtime)
 		c->flags |= CS_RUNTIME;
@@ -378,14 +366,11 @@ static int decide_entitlements(struct sign_ctx *c)
 		else
 			rc = cs_ent_xml_blob(&c->ent_xml, o->entitlements, o->entitlements_len);
 	} else if (c->inherit & CS_PRESERVE_ENTITLEMENTS) {
-		struct cs_superblob sb;
-		const struct sign_slice *m = &c->sl[c->main];
-		rc = cs_superblob_parse(&sb, m->old_sig, m->old_sig_len, CSMAGIC_EMBEDDED_SIGNATURE);
-		const struct cs_blob_entry *e = rc ? NULL : cs_superblob_find(&sb, CSSLOT_ENTITLEMENTS);
+		const struct cs_blob_entry *e = cs_superblob_find(&c->old_sb, CSSLOT_ENTITLEMENTS);
 		if (e)
 			rc = ut_buf_append(&c->ent_xml, e->blob.p, e->blob.length);
 		if (rc)
-			return ut_ctx(rc, "%s: existing signature", m->where);
+			return ut_ctx(rc, "%s: existing signature", c->sl[c->main].where);
 	}
 	if (rc || c->ent_xml.len == 0)
 		return rc;

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cs_blob.h"
 #include "cs_cd.h"
 #include "cs_sign.h"
 #include "mo_file.h"
@@ -54,6 +55,8 @@ struct sign_ctx {
 
 	/* File-wide decisions. */
 	unsigned inherit;         /* CS_PRESERVE_* in effect: nothing when the main slice is unsigned or linker-signed */
+	struct cs_superblob old_sb; /* the main slice's old signature when inherit is set (borrows its old_sig) */
+	struct cs_cd old_cd;      /* its slot-0 CodeDirectory */
 	char identifier[CS_SIGN_IDENT_MAX];
 	char team_id[CS_NAME_MAX];
 	uint32_t flags;
