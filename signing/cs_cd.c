@@ -376,30 +376,39 @@ int cs_cd_build(struct ut_buf *out, const struct cs_cd_params *p, struct cs_cd_l
 	return 0;
 }
 
-int cs_cd_build_lld(struct ut_buf *out, const struct cs_cd_lld_params *p, struct cs_cd_layout *layout)
+int cs_cd_layout_lld(const struct cs_cd_lld_params *p, struct cs_cd_layout *out)
 {
+	memset(out, 0, sizeof(*out));
 	if (!p->identifier)
 		return ut_fail(UT_EINVAL, "code directory needs an identifier");
 	if (p->code_limit == 0 || p->code_limit > UINT32_MAX)
 		return ut_fail(UT_EINVAL, "lld signature cannot cover %llu bytes of code",
 			       (unsigned long long)p->code_limit);
-	struct cs_cd_layout l = { 0 };
 	uint64_t n = cs_page_count(p->code_limit, 12);
 	/* lld: allHeadersSize = alignTo<16>(blobHeadersSize + sizeof(CodeDirectory) + name + 1). */
 	uint64_t all = CS_LLD_BLOB_HEADERS_SIZE + CS_CD_SIZE_EXECSEG + strlen(p->identifier) + 1;
 	all = (all + 15) & ~(uint64_t)15;
 	if (all - CS_LLD_BLOB_HEADERS_SIZE + n * CS_SHA256_LEN > UINT32_MAX)
 		return ut_fail(UT_EINVAL, "identifier too long");
-	l.version = CS_SUPPORTSEXECSEG;
-	l.header_size = CS_CD_SIZE_EXECSEG;
-	l.ident_offset = CS_CD_SIZE_EXECSEG;
-	l.hash_offset = (uint32_t)(all - CS_LLD_BLOB_HEADERS_SIZE);
-	l.n_code_slots = (uint32_t)n;
-	l.hash_size = CS_SHA256_LEN;
-	l.length = (uint32_t)(l.hash_offset + n * CS_SHA256_LEN);
-	int rc = ut_buf_grow(out, l.length);
+	out->version = CS_SUPPORTSEXECSEG;
+	out->header_size = CS_CD_SIZE_EXECSEG;
+	out->ident_offset = CS_CD_SIZE_EXECSEG;
+	out->hash_offset = (uint32_t)(all - CS_LLD_BLOB_HEADERS_SIZE);
+	out->n_code_slots = (uint32_t)n;
+	out->hash_size = CS_SHA256_LEN;
+	out->length = (uint32_t)(out->hash_offset + n * CS_SHA256_LEN);
+	return 0;
+}
+
+int cs_cd_build_lld(struct ut_buf *out, const struct cs_cd_lld_params *p)
+{
+	struct cs_cd_layout l;
+	int rc = cs_cd_layout_lld(p, &l);
+	if (!rc)
+		rc = ut_buf_grow(out, l.length);
 	if (rc)
 		return rc;
+	uint64_t n = l.n_code_slots;
 	uint8_t *cd = out->p + out->len;
 	memset(cd, 0, l.length);
 	const uint64_t execseg[3] = { p->exec_seg_base, p->exec_seg_limit, p->exec_seg_flags };
@@ -408,8 +417,6 @@ int cs_cd_build_lld(struct ut_buf *out, const struct cs_cd_lld_params *p, struct
 	if (p->code_hashes)
 		memcpy(cd + l.hash_offset, p->code_hashes, (size_t)n * CS_SHA256_LEN);
 	out->len += l.length;
-	if (layout)
-		*layout = l;
 	return 0;
 }
 

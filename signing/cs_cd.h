@@ -143,8 +143,10 @@ struct cs_cd_lld_params {
 };
 /* Size lld reserves for the SuperBlob header + index: 20 padded to 8. */
 #define CS_LLD_BLOB_HEADERS_SIZE 24u
+/* The layout of lld's CodeDirectory for p (code_hashes unused). */
+int cs_cd_layout_lld(const struct cs_cd_lld_params *p, struct cs_cd_layout *out);
 /* Appends lld's CodeDirectory (SHA-256, pages of 4 KiB, version 0x20400, flags 0x20002). */
-int cs_cd_build_lld(struct ut_buf *out, const struct cs_cd_lld_params *p, struct cs_cd_layout *layout);
+int cs_cd_build_lld(struct ut_buf *out, const struct cs_cd_lld_params *p);
 
 /*
  * CD flag names in codesign's order (host, adhoc, hard, kill, expires,

@@ -11,12 +11,8 @@
 uint64_t cs_linker_sig_size(const char *identifier, uint64_t code_limit)
 {
 	struct cs_cd_lld_params p = { identifier, code_limit, 0, 0, 0, NULL };
-	struct ut_buf b;
 	struct cs_cd_layout l;
-	ut_buf_init(&b, 0);
-	int rc = cs_cd_build_lld(&b, &p, &l);
-	ut_buf_release(&b);
-	return rc ? 0 : CS_LLD_BLOB_HEADERS_SIZE + (uint64_t)l.length;
+	return cs_cd_layout_lld(&p, &l) ? 0 : CS_LLD_BLOB_HEADERS_SIZE + (uint64_t)l.length;
 }
 
 int cs_linker_sig_build(const struct ut_src *src, uint64_t base, const struct cs_linker_params *p,
@@ -36,7 +32,7 @@ int cs_linker_sig_build(const struct ut_src *src, uint64_t base, const struct cs
 	struct cs_cd_lld_params lp = { p->identifier, p->code_limit, p->exec_seg_base, p->exec_seg_limit,
 				       p->main_binary ? CS_EXECSEG_MAIN_BINARY : 0, hashes };
 	if (!rc)
-		rc = cs_cd_build_lld(&cd, &lp, NULL);
+		rc = cs_cd_build_lld(&cd, &lp);
 	if (!rc) {
 		struct cs_blob_in in = { CSSLOT_CODEDIRECTORY, cd.p, cd.len };
 		rc = cs_superblob_build(out, CSMAGIC_EMBEDDED_SIGNATURE, &in, 1, CS_SB_LLD);

@@ -150,7 +150,7 @@ static int build_cds(const struct sign_ctx *c, const struct sign_slice *s, uint8
 		if (c->o->linker_signed) {
 			struct cs_cd_lld_params lp = { c->identifier, s->dataoff, s->exec_seg[0], s->exec_seg[1],
 						       s->exec_seg[2], hashes[0] };
-			rc = cs_cd_build_lld(&cds[i], &lp, NULL);
+			rc = cs_cd_build_lld(&cds[i], &lp);
 		} else {
 			struct cs_special_slots ss;
 			struct cs_cd_params p;

@@ -416,7 +416,7 @@ Test(cs_cd, lld_signature_rebuilt_byte_for_byte)
 		ut_buf_init(&cd, 0);
 		ut_buf_init(&sb, 0);
 		ut_buf_init(&sig, 0);
-		cr_assert_eq(cs_cd_build_lld(&cd, &lp, NULL), 0);
+		cr_assert_eq(cs_cd_build_lld(&cd, &lp), 0);
 		struct cs_blob_in bi = { CSSLOT_CODEDIRECTORY, cd.p, cd.len };
 		cr_assert_eq(cs_superblob_build(&sb, CSMAGIC_EMBEDDED_SIGNATURE, &bi, 1, CS_SB_LLD), 0);
 		cr_assert_eq(sb.len, s->sig_size, "%s: %zu vs %llu", names[i], sb.len, (unsigned long long)s->sig_size);

@@ -424,10 +424,10 @@ Test(malformed, builder_arguments)
 		cr_assert_eq(cs_cd_size(&rows[i].p, 0), 0);
 	}
 	struct cs_cd_lld_params lp = { NULL, 4096, 0, 0, 0, NULL };
-	cr_assert_eq(cs_cd_build_lld(&b, &lp, NULL), UT_EINVAL);
+	cr_assert_eq(cs_cd_build_lld(&b, &lp), UT_EINVAL);
 	lp.identifier = "x";
 	lp.code_limit = 0;
-	cr_assert_eq(cs_cd_build_lld(&b, &lp, NULL), UT_EINVAL);
+	cr_assert_eq(cs_cd_build_lld(&b, &lp), UT_EINVAL);
 	struct cs_req_in r = { 3, hdr, sizeof(hdr) };
 	cr_assert_eq(cs_req_set_build(&b, &r, 1), UT_EINVAL);
 	struct ut_span sp[CS_SPECIAL_SLOT_MAX + 1] = { { 0 } };
