@@ -53,11 +53,8 @@ Test(cms_dr, derived_requirements_equal_the_ones_codesign_embedded)
 	for (size_t i = 0; i < sizeof(corpus_drs) / sizeof(corpus_drs[0]); i++) {
 		struct tc_sig *sigs;
 		size_t n;
-		cr_assert_eq(tc_sigs_load(ts_corpus(corpus_drs[i].path), &sigs, &n), 0);
 		struct cs_cms_result r;
-		cr_assert_eq(cs_cms_verify(&r, sigs[0].cms, sigs[0].cms_len, sigs[0].cd[0], sigs[0].cd_len[0], sigs[0].cdh,
-					   sigs[0].ncdh, NULL),
-			     0, "%s: %s", corpus_drs[i].path, ut_errmsg());
+		tc_sigs_load_verified(ts_corpus(corpus_drs[i].path), &sigs, &n, &r);
 		char *dr = NULL;
 		cr_assert_eq(cs_chain_designated_requirement(&dr, &r.chain, corpus_drs[i].identifier), 0);
 		cr_expect_str_eq(dr, corpus_drs[i].dr, "%s", corpus_drs[i].path);

@@ -13,6 +13,7 @@
 #include "tsupport.h"
 #include "ut_bytes.h"
 #include "ut_file.h"
+#include "ut_err.h"
 #include "ut_limits.h"
 
 #define CSMAGIC_EMBEDDED_SIGNATURE_T 0xfade0cc0u
@@ -138,6 +139,14 @@ void tc_sigs_free(struct tc_sig *s, size_t n)
 			free(s[i].cd[j]);
 	}
 	free(s);
+}
+
+void tc_sigs_load_verified(const char *path, struct tc_sig **out, size_t *n, struct cs_cms_result *r)
+{
+	cr_assert_eq(tc_sigs_load(path, out, n), 0, "%s: cannot read", path);
+	const struct tc_sig *s = &(*out)[0];
+	cr_assert_eq(cs_cms_verify(r, s->cms, s->cms_len, s->cd[0], s->cd_len[0], s->cdh, s->ncdh, NULL), 0, "%s: %s",
+		     path, ut_errmsg());
 }
 
 int tc_sh(char **out, const char *fmt, ...)

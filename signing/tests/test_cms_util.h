@@ -30,6 +30,8 @@ struct tc_sig {
 /* Reads the signatures of every 64-bit slice of a Mach-O file (a bounded SuperBlob walk). */
 int tc_sigs_load(const char *path, struct tc_sig **out, size_t *n);
 void tc_sigs_free(struct tc_sig *s, size_t n);
+/* tc_sigs_load, then cs_cms_verify of the first slice's CMS (no extra anchors) into *r; asserts both. */
+void tc_sigs_load_verified(const char *path, struct tc_sig **out, size_t *n, struct cs_cms_result *r);
 
 /* One line of `openssl asn1parse -inform DER`. */
 struct tc_a1 {
