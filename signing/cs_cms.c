@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs_hash.h"
 #include "ut_limits.h"
 
 #define OID_CDHASHES_PLIST "1.2.840.113635.100.9.1"
@@ -61,12 +62,6 @@ int cs_cms_wrap(struct ut_buf *out, const uint8_t *payload, size_t len)
 	if (!rc)
 		rc = ut_buf_append(out, payload, len);
 	return rc;
-}
-
-static int hashtype_nid(uint32_t t)
-{
-	const EVP_MD *md = cs_hashtype_md(t);
-	return md ? EVP_MD_get_type(md) : NID_undef;
 }
 
 /* One BER element: header at hdr, content [content, content+clen), next element at end. */
@@ -426,18 +421,6 @@ static int check_cdhashes_plist(struct cs_cms_result *out, CMS_SignerInfo *si, c
 	return 0;
 }
 
-/* codesign's preference: SHA-384 > SHA-256 > SHA-256 truncated > SHA-1 (SEC hashPriorities). */
-static int hash_rank(uint32_t t)
-{
-	switch (t) {
-	case CS_HASHTYPE_SHA384: return 4;
-	case CS_HASHTYPE_SHA256: return 3;
-	case CS_HASHTYPE_SHA256_TRUNCATED: return 2;
-	case CS_HASHTYPE_SHA1: return 1;
-	default: return 0;
-	}
-}
-
 /* One 100.9.2 value: SEQUENCE { OID, OCTET STRING }; *nid NID_undef for an unknown algorithm. */
 static int parse_cdhash2(int *nid, uint8_t *dig, size_t *dlen, const ASN1_TYPE *val)
 {
@@ -482,7 +465,7 @@ static int check_cdhashes2(struct cs_cms_result *out, CMS_SignerInfo *si, const 
 		return ut_fail(UT_EVERIFY, "cdhashes2 attribute lists %d cdhashes for %zu CodeDirectories", cnt, n);
 	size_t best = 0;
 	for (size_t k = 1; k < n; k++)
-		if (hash_rank(c[k].hash_type) > hash_rank(c[best].hash_type))
+		if (cs_hash_rank(c[k].hash_type) > cs_hash_rank(c[best].hash_type))
 			best = k;
 	int covered = 0;
 	for (int v = 0; v < cnt; v++) {
@@ -496,7 +479,7 @@ static int check_cdhashes2(struct cs_cms_result *out, CMS_SignerInfo *si, const 
 		}
 		int known = 0, found = 0;
 		for (size_t k = 0; k < n && !found; k++) {
-			if (hashtype_nid(c[k].hash_type) != nid)
+			if (cs_hashtype_nid(c[k].hash_type) != nid)
 				continue;
 			known = 1;
 			if (c[k].len == dlen && memcmp(c[k].digest, dig, dlen) == 0) {

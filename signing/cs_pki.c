@@ -324,17 +324,11 @@ int cs_cdhashes_plist(uint8_t **xml, size_t *len, const struct cs_cdhash *c, siz
 	return rc;
 }
 
-static int hashtype_nid(uint32_t t)
-{
-	const EVP_MD *md = cs_hashtype_md(t);
-	return md ? EVP_MD_get_type(md) : NID_undef;
-}
-
 int cs_cdhash2_der(uint8_t **der, size_t *len, const struct cs_cdhash *c)
 {
 	*der = NULL;
 	*len = 0;
-	int nid = hashtype_nid(c->hash_type);
+	int nid = cs_hashtype_nid(c->hash_type);
 	if (nid == NID_undef)
 		return ut_fail(UT_EUNSUPPORTED, "CodeDirectory hash type %u is not supported", c->hash_type);
 	const ASN1_OBJECT *obj = OBJ_nid2obj(nid);

@@ -82,6 +82,12 @@ const EVP_MD *cs_hashtype_md(uint32_t hash_type)
 	}
 }
 
+int cs_hashtype_nid(uint32_t hash_type)
+{
+	const EVP_MD *md = cs_hashtype_md(hash_type);
+	return md ? EVP_MD_get_type(md) : NID_undef;
+}
+
 /* Copies the first name entry of nid as UTF-8, cut at a character boundary. */
 static int name_entry(char out[CS_NAME_MAX], const X509_NAME *name, int nid)
 {

@@ -22,6 +22,8 @@ int cs_asn1_time_unix(int64_t *out, const ASN1_TIME *t);
 
 /* The digest for a CodeDirectory hash type, or NULL. */
 const EVP_MD *cs_hashtype_md(uint32_t hash_type);
+/* Its OpenSSL NID (the digest OID of the cdhashes2 attribute), or NID_undef. */
+int cs_hashtype_nid(uint32_t hash_type);
 
 /* Subject names, digests, Apple markers and dates of x (marks without CS_CERT_SELF_SIGNED). */
 int cs_x509_info(struct cs_cert_info *out, X509 *x);
