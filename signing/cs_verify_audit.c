@@ -44,8 +44,6 @@ const char *cs_audit_format(const struct mo_file *f, char *buf, size_t n)
 	return buf;
 }
 
-static void hex(char *out, const uint8_t *p, size_t len) { ut_hex(out, p, len); }
-
 static void describe_cds(struct cs_audit_slice *a, const struct cs_embedded *e)
 {
 	const struct cs_cd *cd = &cs_embedded_best(e)->cd;
@@ -67,15 +65,15 @@ static void describe_cds(struct cs_audit_slice *a, const struct cs_embedded *e)
 	a->exec_seg_flags = cd->exec_seg_flags;
 	a->runtime = cd->runtime;
 	a->info_bound = cs_cd_special_present(cd, CSSLOT_INFOSLOT);
-	hex(a->cdhash, cs_embedded_best(e)->cdhash.digest, CS_CDHASH_LEN);
+	ut_hex(a->cdhash, cs_embedded_best(e)->cdhash.digest, CS_CDHASH_LEN);
 	a->ncd = e->ncd;
 	for (unsigned i = 0; i < e->ncd; i++) {
 		const struct cs_embedded_cd *c = &e->cds[e->by_type[i]];
 		struct cs_audit_cd *o = &a->cds[i];
 		o->slot = c->slot;
 		o->hash_type = c->cd.hash_type;
-		hex(o->cdhash, c->cdhash.digest, CS_CDHASH_LEN);
-		hex(o->cdhash_full, c->cdhash.digest, c->cdhash.len);
+		ut_hex(o->cdhash, c->cdhash.digest, CS_CDHASH_LEN);
+		ut_hex(o->cdhash_full, c->cdhash.digest, c->cdhash.len);
 	}
 	a->adhoc = (cs_embedded_primary(e)->cd.flags & CS_ADHOC) != 0;
 	a->cms_size = e->has_cms ? (uint32_t)e->cms.len : 0;
