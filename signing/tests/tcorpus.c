@@ -22,15 +22,9 @@ const char *const *tc_signed(void)
 	return tsm_paths_min(TSM_MACHO_SIGNED, TC_MIN_SIGNED, "signed Mach-O files");
 }
 
-const char *tc_corpus(void)
-{
-	const char *e = getenv("UTMPATCH_CORPUS");
-	return e && *e ? e : "../shared/corpus";
-}
-
 const char *tc_path(const char *rel, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s/%s", tc_corpus(), rel);
+	snprintf(buf, n, "%s", ts_corpus(rel));
 	return buf;
 }
 
@@ -68,8 +62,7 @@ static void walk_small(const uint8_t *d, size_t dlen, struct tc_slice *s)
 
 void tc_load(const char *rel, struct tc_file *f)
 {
-	char path[1024];
-	tc_load_path(tc_path(rel, path, sizeof(path)), f);
+	tc_load_path(ts_corpus(rel), f);
 }
 
 void tc_load_path(const char *rel, struct tc_file *f)

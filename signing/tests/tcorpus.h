@@ -27,9 +27,7 @@ struct tc_file {
 	struct tc_slice s[TC_MAX_SLICES];
 };
 
-/* The corpus directory (UTMPATCH_CORPUS, else ../shared/corpus). */
-const char *tc_corpus(void);
-/* Full path of a corpus-relative file into buf. */
+/* Full path of a corpus-relative file into buf (ts_corpus() returns it without a buffer). */
 const char *tc_path(const char *rel, char *buf, size_t n);
 /* Loads a corpus file's slices that carry a signature (datasize > 0); asserts on failure. */
 void tc_load(const char *rel, struct tc_file *f);

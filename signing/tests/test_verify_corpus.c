@@ -26,8 +26,7 @@ static size_t nman;
 
 static void load_manifest(void)
 {
-	char p[1024];
-	cr_assert_eq(tm_load(tc_path("MANIFEST.tsv", p, sizeof(p)), &man, &nman), 0);
+	cr_assert_eq(tm_load(ts_corpus("MANIFEST.tsv"), &man, &nman), 0);
 }
 
 static void free_manifest(void) { free(man); }
@@ -45,8 +44,7 @@ static void verify_path(const char *path, struct cs_verify_result *r, const stru
 
 static void verify_rel(const char *rel, struct cs_verify_result *r)
 {
-	char p[1024];
-	verify_path(tc_path(rel, p, sizeof(p)), r, NULL);
+	verify_path(ts_corpus(rel), r, NULL);
 }
 
 /* The kind MANIFEST's description implies (flags, signer subject, chain). */
@@ -286,15 +284,14 @@ Test(verify_corpus, bundle_info_plist_and_resources_slots_match, .timeout = 60)
 	};
 	size_t nb = sizeof(b) / sizeof(b[0]);
 	for (size_t k = 0; k < nb; k++) {
-		char p[1024];
 		size_t il, rl;
-		uint8_t *info = tc_read_file(tc_path(b[k].info, p, sizeof(p)), &il);
-		uint8_t *res = tc_read_file(tc_path(b[k].res, p, sizeof(p)), &rl);
+		uint8_t *info = tc_read_file(ts_corpus(b[k].info), &il);
+		uint8_t *res = tc_read_file(ts_corpus(b[k].res), &rl);
 		struct cs_verify_opts o = { 0 };
 		o.info_plist = ut_span_make(info, il);
 		o.resources = ut_span_make(res, rl);
 		struct cs_verify_result r;
-		verify_path(tc_path(b[k].exe, p, sizeof(p)), &r, &o);
+		verify_path(ts_corpus(b[k].exe), &r, &o);
 		cr_assert(r.valid, "%s", b[k].exe);
 		for (unsigned i = 0; i < r.nslices; i++)
 			for (unsigned c = 0; c < r.slices[i].ncd; c++) {
@@ -304,17 +301,17 @@ Test(verify_corpus, bundle_info_plist_and_resources_slots_match, .timeout = 60)
 		cs_verify_result_release(&r);
 		/* Another bundle's Info.plist and CodeResources do not fit. */
 		size_t oil, orl;
-		uint8_t *oinfo = tc_read_file(tc_path(b[(k + 1) % nb].info, p, sizeof(p)), &oil);
-		uint8_t *ores = tc_read_file(tc_path(b[(k + 1) % nb].res, p, sizeof(p)), &orl);
+		uint8_t *oinfo = tc_read_file(ts_corpus(b[(k + 1) % nb].info), &oil);
+		uint8_t *ores = tc_read_file(ts_corpus(b[(k + 1) % nb].res), &orl);
 		o.info_plist = ut_span_make(oinfo, oil);
-		verify_path(tc_path(b[k].exe, p, sizeof(p)), &r, &o);
+		verify_path(ts_corpus(b[k].exe), &r, &o);
 		cr_assert(!r.valid);
 		cr_assert_eq(r.slices[0].verdict, CS_PROB_INFO_PLIST, "%s", cs_problem_text(r.slices[0].verdict));
 		cr_assert(strstr(first_failure(&r.slices[0]), "Info.plist does not match slot -1"));
 		cs_verify_result_release(&r);
 		o.info_plist = ut_span_make(info, il);
 		o.resources = ut_span_make(ores, orl);
-		verify_path(tc_path(b[k].exe, p, sizeof(p)), &r, &o);
+		verify_path(ts_corpus(b[k].exe), &r, &o);
 		cr_assert_eq(r.slices[0].verdict, CS_PROB_RESOURCES);
 		cs_verify_result_release(&r);
 		free(info);

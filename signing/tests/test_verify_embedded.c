@@ -22,8 +22,7 @@ static size_t nman;
 
 static void load_manifest(void)
 {
-	char p[1024];
-	cr_assert_eq(tm_load(tc_path("MANIFEST.tsv", p, sizeof(p)), &man, &nman), 0, "cannot read MANIFEST.tsv");
+	cr_assert_eq(tm_load(ts_corpus("MANIFEST.tsv"), &man, &nman), 0, "cannot read MANIFEST.tsv");
 	cr_assert_gt(nman, 20);
 }
 
@@ -105,10 +104,9 @@ Test(verify_embedded, corpus_signatures_match_manifest, .init = load_manifest, .
 		const char *rel = *fv;
 		const struct tm_entry *me = tm_find(man, nman, rel);
 		cr_assert_not_null(me, "%s not in MANIFEST", rel);
-		char path[1024];
 		struct ut_src src;
 		struct mo_file *f = NULL;
-		cr_assert_eq(mo_file_open(tc_path(rel, path, sizeof(path)), &src, &f), 0, "%s: %s", rel, ut_errmsg());
+		cr_assert_eq(mo_file_open(ts_corpus(rel), &src, &f), 0, "%s: %s", rel, ut_errmsg());
 		cr_assert_eq(f->nslices, me->nslices, "%s: slice count", rel);
 		for (uint32_t i = 0; i < f->nslices; i++) {
 			struct cs_slice_layout lay;
@@ -140,10 +138,9 @@ Test(verify_embedded, empty_codesig_and_unsigned_are_reported)
 		{ "unsigned/ppc-ls", UT_ENOTFOUND, "not signed at all" },
 	};
 	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
-		char path[1024];
 		struct ut_src src;
 		struct mo_file *f = NULL;
-		cr_assert_eq(mo_file_open(tc_path(rows[r].rel, path, sizeof(path)), &src, &f), 0, "%s", ut_errmsg());
+		cr_assert_eq(mo_file_open(ts_corpus(rows[r].rel), &src, &f), 0, "%s", ut_errmsg());
 		struct cs_slice_layout lay;
 		struct cs_embedded e;
 		cr_assert_eq(cs_slice_layout_read(&lay, f, &f->slices[0]), 0, "%s", ut_errmsg());

@@ -28,10 +28,9 @@ struct tamper_case {
 
 static uint8_t *load(const char *file, size_t *len)
 {
-	char p[1024];
 	if (strncmp(file, "fixture:", 8) == 0)
 		return tc_read_file(ts_fixture(file + 8), len);
-	return tc_read_file(tc_path(file, p, sizeof(p)), len);
+	return tc_read_file(ts_corpus(file), len);
 }
 
 /* The offset of the first blob with this magic inside the file's last signature. */
