@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs_blob.h"
 #include "cs_linker.h"
 #include "cs_sign_priv.h"
 #include "mo_format.h"
@@ -79,7 +80,7 @@ static int set_size(struct sign_slice *s, uint64_t reserved)
 int sign_layout_reserve(const struct sign_ctx *c, struct sign_slice *s)
 {
 	/* Every blob the signature will carry, each CodeDirectory sized as version 0x20500. */
-	uint64_t count = c->nhash + 2; /* CodeDirectories, requirements, CMS */
+	unsigned count = c->nhash + 2; /* CodeDirectories, requirements, CMS */
 	uint64_t total = c->reqs.len + c->cms_size;
 	if (s->attach_ent) {
 		count += 2;
@@ -96,8 +97,7 @@ int sign_layout_reserve(const struct sign_ctx *c, struct sign_slice *s)
 			return ut_ctx(UT_EINVAL, "%s", s->where);
 		total += n;
 	}
-	uint64_t size = CS_SUPERBLOB_HEADER_SIZE + CS_BLOB_INDEX_SIZE * count + total;
-	return set_size(s, align_up(size, CS_ALIGN));
+	return set_size(s, align_up(cs_superblob_size(count, total), CS_ALIGN));
 }
 
 int sign_layout_reserve_linker(const struct sign_ctx *c, struct sign_slice *s)
