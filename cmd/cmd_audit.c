@@ -422,8 +422,7 @@ int cmd_audit(int argc, char **argv)
 		code = cmd_fail(rc);
 	} else {
 		code = run(&args, f, &o);
-		mo_file_free(f);
-		ut_src_release(&src);
+		mo_file_close(&src, f);
 	}
 	free(info);
 	free((void *)trust.anchors);

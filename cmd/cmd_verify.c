@@ -227,18 +227,14 @@ int cmd_verify(int argc, char **argv)
 	if (!rc && res)
 		rc = read_span(res, &o.resources, &res_bytes);
 	o.trust = &trust;
-	int opened = 0;
-	if (!rc) {
+	if (!rc)
 		rc = mo_file_open(file, &src, &f);
-		opened = rc == 0;
-	}
 	if (!rc)
 		rc = cs_verify_file(&r, f, &o);
 	int code = rc ? cmd_fail(rc) : report(file, &r, verbose);
 	cs_verify_result_release(&r);
-	mo_file_free(f);
-	if (opened)
-		ut_src_release(&src);
+	if (f)
+		mo_file_close(&src, f);
 	free(info_bytes);
 	free(res_bytes);
 	free((void *)trust.anchors);
