@@ -47,6 +47,8 @@ void cmd_progress_text(const char *text);
 struct ut_json;
 struct ut_buf;
 int cmd_json_print(struct ut_json *j, struct ut_buf *b);
+/* Seconds since 1970 as "2024-01-31T12:00:00Z" (UTC), or the number when gmtime cannot say. */
+void cmd_fmt_time(int64_t t, char out[32]);
 /* True if arg equals opt; used by the small hand-rolled option parsers. */
 int cmd_is(const char *arg, const char *opt);
 /* Fetches the value of an option that takes one (argv[++*i]); NULL if missing. */

@@ -4,7 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cmd.h"
 #include "cmd_env.h"
@@ -74,16 +73,6 @@ int cmd_is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (gmtime_r(&tt, &tm))
-		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	else
-		snprintf(out, 32, "%" PRId64, t);
-}
-
 static void print_specials(const struct cs_verify_cd *c)
 {
 	static const char *const what[] = { "", "info", "req", "res", "app", "ent", "rep", "entDER",
@@ -122,11 +111,11 @@ static void print_verbose(const struct cs_verify_slice *vs)
 		printf(" [%s]\n", cs_anchor_name(r->chain.anchor));
 		char t[32];
 		if (r->attrs & CS_CMS_ATTR_SIGNING_TIME) {
-			fmt_time(r->signing_time, t);
+			cmd_fmt_time(r->signing_time, t);
 			printf("    signing time %s\n", t);
 		}
 		if (r->attrs & CS_CMS_ATTR_TIMESTAMP) {
-			fmt_time(r->timestamp, t);
+			cmd_fmt_time(r->timestamp, t);
 			printf("    timestamp %s (%s)\n", t, r->timestamp_authority);
 		}
 	}

@@ -1,8 +1,10 @@
-/* main.c - parses the subcommand name and dispatches; nothing else. */
+/* main.c - parses the subcommand name and dispatches; and the helpers every command shares (cmd.h). */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -158,4 +160,14 @@ const char *cmd_value(int argc, char **argv, int *i)
 	if (*i + 1 >= argc)
 		return NULL;
 	return argv[++*i];
+}
+
+void cmd_fmt_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (gmtime_r(&tt, &tm))
+		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		snprintf(out, 32, "%" PRId64, t);
 }
