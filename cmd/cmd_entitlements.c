@@ -257,7 +257,7 @@ static int restore(struct ents_args *a, struct cmd_env *e, const struct ut_utmap
 		code = EXIT_FAIL;
 	else if (rc) {
 		ut_fail(rc, "%s", err ? err : "");
-		code = cmd_fail(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+		code = cmd_fail(rc);
 	}
 	free(err);
 	ut_install_free(in);
@@ -289,7 +289,7 @@ int cmd_entitlements(int argc, char **argv)
 		rc = ut_ents_report_build(&r, app, e.profiles);
 	int code;
 	if (rc) {
-		code = cmd_fail(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+		code = cmd_fail(rc);
 	} else if (a.restore) {
 		if (!a.json)
 			print_text(app, &r);

@@ -234,7 +234,7 @@ int cmd_install(int argc, char **argv)
 	if (rc == UT_EREFUSED && in && in->nproblems)
 		code = EXIT_FAIL;
 	else if (rc)
-		code = cmd_fail(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+		code = cmd_fail(rc);
 	ut_install_free(in);
 	cmd_env_release(&e);
 	return cmd_finish(code);

@@ -129,6 +129,6 @@ int cmd_rollback(int argc, char **argv)
 	ut_rollback_report_release(&r);
 	free(dflt);
 	if (rc)
-		return cmd_fail(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+		return cmd_fail(rc);
 	return cmd_finish(EXIT_OK);
 }

@@ -184,8 +184,10 @@ int cmd_status(int argc, char **argv)
 	struct ut_state_report r;
 	int rc = ut_state_inspect(&r, a.state_dir, a.app);
 	free(dflt);
-	if (rc)
-		return cmd_fail(rc) == EXIT_USAGE ? EXIT_FAIL : EXIT_FAIL;
+	if (rc) {
+		cmd_fail(rc);
+		return EXIT_FAIL; /* could not read, even for UT_EINVAL */
+	}
 	if (a.json)
 		rc = print_json(&r);
 	else
