@@ -272,7 +272,7 @@ int cmd_entitlements(int argc, char **argv)
 	if (prc)
 		return prc == 1 ? EXIT_OK : prc;
 	if (!a.o.app)
-		a.o.app = "/Applications/UTM.app";
+		a.o.app = CMD_DEFAULT_APP;
 	a.o.check_processes = 1;
 	a.o.tool_version = UTMPATCH_VERSION;
 	a.o.fail_after = cmd_fail_after();

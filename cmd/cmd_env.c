@@ -74,6 +74,18 @@ int cmd_default_state_dir(char **out)
 	return ut_state_default_dir(home, getenv("XDG_STATE_HOME"), out);
 }
 
+int cmd_app_defaults(const char **app, const char **state_dir, char **owned)
+{
+	*owned = NULL;
+	if (!*app)
+		*app = CMD_DEFAULT_APP;
+	if (*state_dir)
+		return 0;
+	int rc = cmd_default_state_dir(owned);
+	*state_dir = *owned;
+	return rc;
+}
+
 int cmd_vm_collect(struct ut_vm_list *l, const char *const *paths, int npaths)
 {
 	for (int i = 0; i < npaths; i++) {

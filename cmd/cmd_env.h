@@ -11,6 +11,8 @@
 #include "ut_profiles.h"
 #include "ut_vmconfig.h"
 
+#define CMD_DEFAULT_APP "/Applications/UTM.app"
+
 struct cmd_env {
 	struct cs_trust trust;     /* anchors malloc'd (empty when no --anchors) */
 	struct cs_identity *id;    /* NULL when no --identity */
@@ -33,6 +35,11 @@ int cmd_verify_load_anchors(const char *path, struct cs_trust *trust);
 unsigned cmd_fail_after(void);
 /* utmpatch's state directory when --state-dir is not given (from HOME / XDG_STATE_HOME); *out malloc'd. */
 int cmd_default_state_dir(char **out);
+/*
+ * --app and --state-dir when they were not given: CMD_DEFAULT_APP and
+ * cmd_default_state_dir (into *owned, NULL when not needed; the caller frees it).
+ */
+int cmd_app_defaults(const char **app, const char **state_dir, char **owned);
 /* The VMs at paths (see ut_vm_list_add_path), or with none UTM's own (ut_vm_list_add_defaults under HOME). */
 int cmd_vm_collect(struct ut_vm_list *l, const char *const *paths, int npaths);
 

@@ -198,7 +198,7 @@ int cmd_install(int argc, char **argv)
 	if (prc)
 		return prc == 1 ? EXIT_OK : prc;
 	if (!a.o.app)
-		a.o.app = "/Applications/UTM.app";
+		a.o.app = CMD_DEFAULT_APP;
 	a.o.need_arch = mac_arch(a.arch);
 	a.o.check_processes = 1;
 	a.o.fail_after = cmd_fail_after();
