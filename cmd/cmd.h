@@ -41,6 +41,8 @@ int cmd_color_wanted(FILE *f);
 void cmd_progress(const char *what, uint64_t done, uint64_t total);
 /* "what: step..." or "what: step 12/647 MiB" (total != 0); step NULL erases the line. */
 void cmd_progress_step(const char *what, const char *step, uint64_t done, uint64_t total);
+/* A progress callback of the library (ut_install_opts, ut_gate_app_opts): cmd_progress_step with ctx as what. */
+void cmd_progress_cb(void *ctx, const char *step, uint64_t done, uint64_t total);
 /* Rewrites the progress line with text; NULL erases it.  Callers check cmd_progress_wanted first. */
 void cmd_progress_text(const char *text);
 /* Finishes the JSON document j writes into b, prints it on stdout and releases b; the ut_json_finish result. */

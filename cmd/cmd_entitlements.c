@@ -89,18 +89,6 @@ static int parse(int argc, char **argv, struct ents_args *a)
 	return 0;
 }
 
-static int load_env(struct ents_args *a, struct cmd_env *e)
-{
-	const struct cmd_env_args ea = { a->anchors, a->p12, a->password, a->profiles_dir, !a->o.state_dir };
-	int rc = cmd_env_load(e, &ea);
-	if (a->anchors)
-		a->o.trust = &e->trust;
-	a->o.identity = e->id;
-	if (!a->o.state_dir)
-		a->o.state_dir = e->state_dir;
-	return rc;
-}
-
 static void signer(const struct ut_sig_info *s, char *out, size_t n)
 {
 	if (!s->is_signed)
@@ -211,16 +199,11 @@ static int print_json(const struct ut_utmapp *a, const struct ut_ents_report *r,
 }
 
 /* --restore: plan, apply, print; returns the exit code. */
-static void restore_progress(void *ctx, const char *step, uint64_t done, uint64_t total)
-{
-	cmd_progress_step(ctx, step, done, total);
-}
-
 static int restore(struct ents_args *a, struct cmd_env *e, const struct ut_utmapp *app, const struct ut_ents_report *r)
 {
 	struct ut_install *in = NULL;
 	if (cmd_progress_wanted(a->json)) {
-		a->o.progress = restore_progress;
+		a->o.progress = cmd_progress_cb;
 		a->o.progress_ctx = "entitlements";
 	}
 	int rc = ut_restore_plan(&in, &a->o, e->profiles);
@@ -235,22 +218,9 @@ static int restore(struct ents_args *a, struct cmd_env *e, const struct ut_utmap
 									       : UT_RESULT_NOTHING;
 	char *err = rc && res != UT_RESULT_REFUSED ? strdup(ut_errmsg()) : NULL;
 	if (in && (in->app || res == UT_RESULT_REFUSED)) {
-		if (a->json) {
+		if (a->json)
 			print_json(app, r, in, res, err);
-		} else {
-			struct ut_buf b;
-			ut_buf_init(&b, 0);
-			if (!ut_report_install_text(&b, in, res))
-				fwrite(b.p, 1, b.len, stdout);
-			ut_buf_release(&b);
-		}
-		if (res == UT_RESULT_REFUSED) {
-			struct ut_buf b;
-			ut_buf_init(&b, 0);
-			if (!ut_report_problems_text(&b, in))
-				fprintf(stderr, "utmpatch: restore refused (nothing was changed):\n%s", (const char *)b.p);
-			ut_buf_release(&b);
-		}
+		cmd_install_print(in, res, a->json, "restore");
 	}
 	int code = EXIT_OK;
 	if (res == UT_RESULT_REFUSED)
@@ -271,18 +241,12 @@ int cmd_entitlements(int argc, char **argv)
 	int prc = parse(argc, argv, &a);
 	if (prc)
 		return prc == 1 ? EXIT_OK : prc;
-	if (!a.o.app)
-		a.o.app = CMD_DEFAULT_APP;
-	a.o.check_processes = 1;
-	a.o.tool_version = UTMPATCH_VERSION;
-	a.o.fail_after = cmd_fail_after();
-	const char *tmp = getenv("TMPDIR");
-	a.o.work_dir = tmp && *tmp ? tmp : "/tmp";
 	struct cmd_env e;
 	struct ut_utmapp *app = NULL;
 	struct ut_ents_report r;
 	memset(&r, 0, sizeof(r));
-	int rc = load_env(&a, &e);
+	const struct cmd_env_args ea = { a.anchors, a.p12, a.password, a.profiles_dir, 0 };
+	int rc = cmd_env_load_install(&e, &a.o, &ea);
 	if (!rc)
 		rc = ut_utmapp_open(&app, a.o.app, e.profiles, NULL);
 	if (!rc)

@@ -1,7 +1,8 @@
 /*
- * cmd_env.h - what install and entitlements load before they run: extra trust
- * anchors, a signing identity, the default state directory (from HOME /
- * XDG_STATE_HOME) and UTM's profiles (--profiles or UTMPATCH_PROFILES).
+ * cmd_env.h - what commands load before they run: extra trust anchors, a
+ * signing identity, the default state directory (from HOME / XDG_STATE_HOME),
+ * UTM's profiles (--profiles or UTMPATCH_PROFILES) and the VMs to check; and
+ * what install and entitlements --restore share (their options, their report).
  */
 #ifndef CMD_ENV_H
 #define CMD_ENV_H
@@ -9,6 +10,7 @@
 #include "cs_cms.h"
 #include "cs_pki.h"
 #include "ut_profiles.h"
+#include "ut_report.h"
 #include "ut_vmconfig.h"
 
 #define CMD_DEFAULT_APP "/Applications/UTM.app"
@@ -28,6 +30,20 @@ struct cmd_env_args {
 
 int cmd_env_load(struct cmd_env *e, const struct cmd_env_args *a);
 void cmd_env_release(struct cmd_env *e);
+/*
+ * The transaction options install and entitlements --restore share, set in o:
+ * the default app, the UTM-running check, the journaled tool version,
+ * UTMPATCH_FAIL_AFTER, TMPDIR (else /tmp) as the work directory; then
+ * cmd_env_load (the default state directory only when o has none) and what it
+ * loaded: trust (with --anchors), identity, state directory.  e is released
+ * by the caller in every case.
+ */
+struct ut_install_opts;
+int cmd_env_load_install(struct cmd_env *e, struct ut_install_opts *o, const struct cmd_env_args *a);
+/* The plan/result text on stdout (unless json), then, when refused, the problems on stderr:
+ * "utmpatch: <what> refused (nothing was changed):". */
+struct ut_install;
+void cmd_install_print(const struct ut_install *in, enum ut_report_result res, int json, const char *what);
 /* Shared with cmd_audit.c / cmd_verify.c: an anchors file into *trust (free trust->anchors). */
 int cmd_verify_load_anchors(const char *path, struct cs_trust *trust);
 

@@ -134,6 +134,11 @@ void cmd_progress_step(const char *what, const char *step, uint64_t done, uint64
 		cmd_progress_text(line);
 }
 
+void cmd_progress_cb(void *ctx, const char *step, uint64_t done, uint64_t total)
+{
+	cmd_progress_step(ctx, step, done, total);
+}
+
 void cmd_progress(const char *what, uint64_t done, uint64_t total)
 {
 	char line[256];
