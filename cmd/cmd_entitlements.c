@@ -98,9 +98,17 @@ static void signer(const struct ut_sig_info *s, char *out, size_t n)
 			 s->team_id[0] ? ", team " : "", s->team_id, (s->flags & CS_RUNTIME) ? ", hardened runtime" : "");
 }
 
+/* How many components lack entitlements UTM needs. */
+static size_t lacking(const struct ut_ents_report *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += (size_t)r->v[i].needs_restore;
+	return n;
+}
+
 static void print_text(const struct ut_utmapp *a, const struct ut_ents_report *r)
 {
-	size_t bad = 0;
 	printf("UTM.app: %s (version %s)\n", a->path, a->version ? a->version : "?");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct ut_ents_comp *c = &r->v[i];
@@ -126,8 +134,8 @@ static void print_text(const struct ut_utmapp *a, const struct ut_ents_report *r
 			       c->lv_refuses ? c->lv_framework : "",
 			       c->lv_refuses ? ".framework (no Team ID or another team's): needs "
 					       "com.apple.security.cs.disable-library-validation" : "");
-		bad += c->needs_restore;
 	}
+	size_t bad = lacking(r);
 	if (bad)
 		printf("\n%zu component%s lack%s entitlements UTM needs: run 'utmpatch entitlements --restore'\n", bad,
 		       bad == 1 ? "" : "s", bad == 1 ? "s" : "");
@@ -255,21 +263,17 @@ int cmd_entitlements(int argc, char **argv)
 	if (rc) {
 		code = cmd_fail(rc);
 	} else if (a.restore) {
-		if (!a.json)
+		if (!a.json) {
 			print_text(app, &r);
-		if (!a.json)
 			printf("\n");
+		}
 		code = restore(&a, &e, app, &r);
 	} else {
-		size_t bad = 0;
-		for (size_t i = 0; i < r.n; i++)
-			bad += r.v[i].needs_restore;
-		if (a.json)
-			code = print_json(app, &r, NULL, UT_RESULT_NOTHING, NULL) ? EXIT_FAIL : bad ? EXIT_BAD : EXIT_OK;
-		else {
+		code = lacking(&r) ? EXIT_BAD : EXIT_OK;
+		if (!a.json)
 			print_text(app, &r);
-			code = bad ? EXIT_BAD : EXIT_OK;
-		}
+		else if (print_json(app, &r, NULL, UT_RESULT_NOTHING, NULL))
+			code = EXIT_FAIL;
 	}
 	ut_ents_report_release(&r);
 	ut_utmapp_free(app);
