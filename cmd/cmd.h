@@ -24,6 +24,8 @@ struct cmd_entry {
 #define UTMPATCH_CMD(name, fn, summary) int fn(int argc, char **argv);
 #include "commands.def"
 #undef UTMPATCH_CMD
+/* `macho edit` (cmd_macho_edit.c), called by cmd_macho with its usage text. */
+int cmd_macho_edit(int argc, char **argv, const char *usage_text);
 
 /* Prints "utmpatch: <recorded error>" to stderr and returns EXIT_FAIL (or EXIT_USAGE for UT_EINVAL). */
 int cmd_fail(int rc);

@@ -28,8 +28,6 @@ static const char usage[] =
 	"\n"
 	"exit: 0 ok, 2 usage, 3 malformed input or refused edit\n";
 
-int cmd_macho_edit(int argc, char **argv, const char *usage_text);
-
 static const char *dep_kind(uint32_t cmd)
 {
 	switch (cmd) {
