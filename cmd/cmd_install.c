@@ -7,10 +7,8 @@
 
 #include "cmd.h"
 #include "cmd_env.h"
-#include "cs_pki.h"
 #include "ut_buf.h"
 #include "ut_err.h"
-#include "ut_file.h"
 #include "ut_install.h"
 #include "ut_report.h"
 

@@ -1,7 +1,6 @@
 /* cmd_macho.c - `utmpatch macho info|deps|edit`: read and edit Mach-O files. */
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
