@@ -193,23 +193,22 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (!file)
 		return cmd_usage_error(usage, "verify: missing FILE");
-	if (cmd_is_dir(file)) {
-		if (info || res)
-			return cmd_usage_error(usage, "verify: --info-plist and --resources are for a single Mach-O file");
-		struct cs_trust bt = { 0 };
-		int brc = anchors ? cmd_verify_load_anchors(anchors, &bt) : 0;
-		int bcode = brc ? cmd_fail(brc) : cmd_verify_bundle(file, bflags, &bt, verbose);
-		free((void *)bt.anchors);
+	int dir = cmd_is_dir(file);
+	if (dir && (info || res))
+		return cmd_usage_error(usage, "verify: --info-plist and --resources are for a single Mach-O file");
+	struct cs_trust trust = { 0 };
+	int rc = anchors ? cmd_verify_load_anchors(anchors, &trust) : 0;
+	if (dir) {
+		int bcode = rc ? cmd_fail(rc) : cmd_verify_bundle(file, bflags, &trust, verbose);
+		free((void *)trust.anchors);
 		return cmd_finish(bcode);
 	}
 
-	struct cs_trust trust = { 0 };
 	struct cs_verify_opts o = { 0 };
 	uint8_t *info_bytes = NULL, *res_bytes = NULL;
 	struct ut_src src;
 	struct mo_file *f = NULL;
 	struct cs_verify_result r = { 0 };
-	int rc = anchors ? cmd_verify_load_anchors(anchors, &trust) : 0;
 	if (!rc && info)
 		rc = read_span(info, &o.info_plist, &info_bytes);
 	if (!rc && res)
