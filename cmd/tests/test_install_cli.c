@@ -28,7 +28,7 @@ static char *sh_out(const char *fmt, ...)
 	cr_assert(vasprintf(&cmd, fmt, ap) > 0);
 	va_end(ap);
 	char *out = NULL, *err = NULL;
-	int st = tdemo_sh(cmd, &out, &err);
+	int st = ts_sh(cmd, &out, &err);
 	cr_assert_eq(st, 0, "%s: %s", cmd, err ? err : "");
 	free(err);
 	free(cmd);

@@ -44,7 +44,7 @@ void scratch_expect_pristine(const struct scratch *s, const char *when)
 	if (strcmp(now, s->hash) != 0) {
 		char *cmd = tsupport_printf("diff -r '%s' '%s' 2>&1 | head -20", tdemo_app(), s->app);
 		char *out = NULL;
-		tdemo_sh(cmd, &out, NULL);
+		ts_sh(cmd, &out, NULL);
 		cr_log_error("%s", out ? out : "");
 		free(out);
 		free(cmd);
@@ -96,7 +96,7 @@ int sh_status(const char *fmt, ...)
 	cr_assert(vasprintf(&cmd, fmt, ap) > 0);
 	va_end(ap);
 	char *err = NULL;
-	int st = tdemo_sh(cmd, NULL, &err);
+	int st = ts_sh(cmd, NULL, &err);
 	if (st != 0)
 		cr_log_info("sh: %s -> %d: %s", cmd, st, err ? err : "");
 	free(err);

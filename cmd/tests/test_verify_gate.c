@@ -98,7 +98,7 @@ Test(verify_gate, pristine_demo_and_after_install_pass, .timeout = 300)
 	/* one install-names check per framework directory, one load check per qemu-* framework (ls, not utmpatch) */
 	char *out = NULL;
 	char *cmd = tsupport_printf("ls '%s/Contents/Frameworks'", s.app);
-	cr_assert_eq(tdemo_sh(cmd, &out, NULL), 0);
+	cr_assert_eq(ts_sh(cmd, &out, NULL), 0);
 	int nfw = 0;
 	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
 		char *dot = strstr(line, ".framework");
@@ -155,7 +155,7 @@ Test(verify_gate, a_changed_framework_byte_fails_its_signature, .timeout = 300)
 				    "if struct.unpack('>i',d[8+20*i:12+20*i])[0]==0x0100000c][0])\" '%s'",
 				    bin);
 	char *out = NULL;
-	cr_assert_eq(tdemo_sh(cmd, &out, NULL), 0, "%s", cmd);
+	cr_assert_eq(ts_sh(cmd, &out, NULL), 0, "%s", cmd);
 	long off = strtol(out, NULL, 10) + 0xfff;
 	cr_assert_gt(off, 0xfff);
 	int fd = open(bin, O_RDWR);
@@ -186,7 +186,7 @@ Test(verify_gate, an_absolute_install_name_left_fails_install_names_and_load, .t
 	const char *sysroot = "/Users/x/UTM/sysroot-macOS-arm64/lib/libpixman-1.0.dylib";
 	char *out = NULL;
 	char *cmd = tsupport_printf("llvm-otool-14 -L '%s' | awk '/pixman/ {print $1; exit}'", bin);
-	cr_assert_eq(tdemo_sh(cmd, &out, NULL), 0);
+	cr_assert_eq(ts_sh(cmd, &out, NULL), 0);
 	out[strcspn(out, "\n")] = '\0';
 	cr_assert(strncmp(out, "@rpath/", 7) == 0, "pixman dependency: '%s'", out);
 	cr_assert_eq(sh_status("llvm-install-name-tool-14 -change '%s' '%s' '%s'", out, sysroot, bin), 0);
