@@ -19,22 +19,6 @@
 #define FW "Contents/Frameworks/qemu-aarch64-softmmu.framework/Versions/A/qemu-aarch64-softmmu"
 #define LAUNCHER "Contents/XPCServices/QEMUHelper.xpc/Contents/MacOS/QEMULauncher.app/Contents/MacOS/QEMULauncher"
 
-static char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh_out(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = NULL;
-	cr_assert(vasprintf(&cmd, fmt, ap) > 0);
-	va_end(ap);
-	char *out = NULL, *err = NULL;
-	int st = ts_sh(cmd, &out, &err);
-	cr_assert_eq(st, 0, "%s: %s", cmd, err ? err : "");
-	free(err);
-	free(cmd);
-	return out;
-}
-
 /* Python: the x86_64 slices of two files agree everywhere but where a new signature must differ. */
 static const char py_same_slice[] =
 	"import struct, sys\n"

@@ -88,6 +88,21 @@ int install(struct tsupport_out *o, const struct scratch *s, const char *dylib, 
 	return st;
 }
 
+char *sh_out(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = NULL;
+	cr_assert(vasprintf(&cmd, fmt, ap) > 0);
+	va_end(ap);
+	char *out = NULL, *err = NULL;
+	int st = ts_sh(cmd, &out, &err);
+	cr_assert_eq(st, 0, "%s: %s", cmd, err ? err : "");
+	free(err);
+	free(cmd);
+	return out;
+}
+
 int sh_status(const char *fmt, ...)
 {
 	va_list ap;
