@@ -24,6 +24,8 @@ struct cmd_entry {
 #define UTMPATCH_CMD(name, fn, summary) int fn(int argc, char **argv);
 #include "commands.def"
 #undef UTMPATCH_CMD
+/* `macho edit` (cmd_macho_edit.c), called by cmd_macho with its usage text. */
+int cmd_macho_edit(int argc, char **argv, const char *usage_text);
 
 /* Prints "utmpatch: <recorded error>" to stderr and returns EXIT_FAIL (or EXIT_USAGE for UT_EINVAL). */
 int cmd_fail(int rc);
@@ -41,12 +43,16 @@ int cmd_color_wanted(FILE *f);
 void cmd_progress(const char *what, uint64_t done, uint64_t total);
 /* "what: step..." or "what: step 12/647 MiB" (total != 0); step NULL erases the line. */
 void cmd_progress_step(const char *what, const char *step, uint64_t done, uint64_t total);
+/* A progress callback of the library (ut_install_opts, ut_gate_app_opts): cmd_progress_step with ctx as what. */
+void cmd_progress_cb(void *ctx, const char *step, uint64_t done, uint64_t total);
 /* Rewrites the progress line with text; NULL erases it.  Callers check cmd_progress_wanted first. */
 void cmd_progress_text(const char *text);
 /* Finishes the JSON document j writes into b, prints it on stdout and releases b; the ut_json_finish result. */
 struct ut_json;
 struct ut_buf;
 int cmd_json_print(struct ut_json *j, struct ut_buf *b);
+/* Seconds since 1970 as "2024-01-31T12:00:00Z" (UTC), or the number when gmtime cannot say. */
+void cmd_fmt_time(int64_t t, char out[32]);
 /* True if arg equals opt; used by the small hand-rolled option parsers. */
 int cmd_is(const char *arg, const char *opt);
 /* Fetches the value of an option that takes one (argv[++*i]); NULL if missing. */

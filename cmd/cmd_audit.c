@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd.h"
 #include "cmd_env.h"
@@ -40,16 +39,6 @@ static const char usage[] =
 	"      3 not a readable Mach-O file or bundle\n";
 
 
-static void fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (gmtime_r(&tt, &tm))
-		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	else
-		snprintf(out, 32, "%" PRId64, t);
-}
-
 static const char *cert_name(const struct cs_cert_info *c) { return c->cn[0] ? c->cn : c->o[0] ? c->o : c->ou; }
 
 /* ---- text ---- */
@@ -80,10 +69,10 @@ static void text_signature(const struct cs_audit_slice *a)
 		printf("Authority=%s\n", cert_name(&vs->cms.chain.certs[i]));
 	char t[32];
 	if (vs->cms.attrs & CS_CMS_ATTR_TIMESTAMP) {
-		fmt_time(vs->cms.timestamp, t);
+		cmd_fmt_time(vs->cms.timestamp, t);
 		printf("Timestamp=%s\n", t);
 	} else if (vs->cms.attrs & CS_CMS_ATTR_SIGNING_TIME) {
-		fmt_time(vs->cms.signing_time, t);
+		cmd_fmt_time(vs->cms.signing_time, t);
 		printf("Signed Time=%s\n", t);
 	}
 }
@@ -162,7 +151,7 @@ static void json_time(struct ut_json *j, const char *key, int present, int64_t t
 	char buf[32];
 	ut_json_key(j, key);
 	if (present) {
-		fmt_time(t, buf);
+		cmd_fmt_time(t, buf);
 		ut_json_str(j, buf);
 	} else {
 		ut_json_null(j);
@@ -422,8 +411,7 @@ int cmd_audit(int argc, char **argv)
 		code = cmd_fail(rc);
 	} else {
 		code = run(&args, f, &o);
-		mo_file_free(f);
-		ut_src_release(&src);
+		mo_file_close(&src, f);
 	}
 	free(info);
 	free((void *)trust.anchors);

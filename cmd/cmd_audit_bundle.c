@@ -11,6 +11,7 @@
 #include "cmd.h"
 #include "cmd_bundle.h"
 #include "cs_bverify.h"
+#include "cs_format.h"
 #include "cs_hash.h"
 #include "ut_buf.h"
 #include "ut_err.h"
@@ -205,7 +206,7 @@ static void json_slice(struct ut_json *j, const struct cs_verify_slice *s, const
 	ut_json_kstr(j, "team_id", sig && a->team_id[0] ? a->team_id : NULL);
 	ut_json_kuint(j, "flags", sig ? a->flags : 0);
 	ut_json_kstr(j, "flag_names", sig ? a->flag_names : NULL);
-	ut_json_kbool(j, "runtime", sig && (a->flags & 0x10000u));
+	ut_json_kbool(j, "runtime", sig && (a->flags & CS_RUNTIME));
 	ut_json_kstr(j, "runtime_version", sig && a->runtime ? cs_audit_version(a->runtime, buf) : NULL);
 	ut_json_kstr(j, "hash_type", sig ? cs_hash_name(a->hash_type) : NULL);
 	ut_json_kstr(j, "cdhash", sig ? a->cdhash : NULL);

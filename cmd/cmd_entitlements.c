@@ -7,10 +7,8 @@
 #include "cmd.h"
 #include "cmd_env.h"
 #include "cs_format.h"
-#include "cs_pki.h"
 #include "ut_buf.h"
 #include "ut_err.h"
-#include "ut_file.h"
 #include "ut_install.h"
 #include "ut_install_ents.h"
 #include "ut_json.h"
@@ -89,18 +87,6 @@ static int parse(int argc, char **argv, struct ents_args *a)
 	return 0;
 }
 
-static int load_env(struct ents_args *a, struct cmd_env *e)
-{
-	const struct cmd_env_args ea = { a->anchors, a->p12, a->password, a->profiles_dir, !a->o.state_dir };
-	int rc = cmd_env_load(e, &ea);
-	if (a->anchors)
-		a->o.trust = &e->trust;
-	a->o.identity = e->id;
-	if (!a->o.state_dir)
-		a->o.state_dir = e->state_dir;
-	return rc;
-}
-
 static void signer(const struct ut_sig_info *s, char *out, size_t n)
 {
 	if (!s->is_signed)
@@ -110,9 +96,17 @@ static void signer(const struct ut_sig_info *s, char *out, size_t n)
 			 s->team_id[0] ? ", team " : "", s->team_id, (s->flags & CS_RUNTIME) ? ", hardened runtime" : "");
 }
 
+/* How many components lack entitlements UTM needs. */
+static size_t lacking(const struct ut_ents_report *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++)
+		n += (size_t)r->v[i].needs_restore;
+	return n;
+}
+
 static void print_text(const struct ut_utmapp *a, const struct ut_ents_report *r)
 {
-	size_t bad = 0;
 	printf("UTM.app: %s (version %s)\n", a->path, a->version ? a->version : "?");
 	for (size_t i = 0; i < r->n; i++) {
 		const struct ut_ents_comp *c = &r->v[i];
@@ -138,8 +132,8 @@ static void print_text(const struct ut_utmapp *a, const struct ut_ents_report *r
 			       c->lv_refuses ? c->lv_framework : "",
 			       c->lv_refuses ? ".framework (no Team ID or another team's): needs "
 					       "com.apple.security.cs.disable-library-validation" : "");
-		bad += c->needs_restore;
 	}
+	size_t bad = lacking(r);
 	if (bad)
 		printf("\n%zu component%s lack%s entitlements UTM needs: run 'utmpatch entitlements --restore'\n", bad,
 		       bad == 1 ? "" : "s", bad == 1 ? "s" : "");
@@ -211,16 +205,11 @@ static int print_json(const struct ut_utmapp *a, const struct ut_ents_report *r,
 }
 
 /* --restore: plan, apply, print; returns the exit code. */
-static void restore_progress(void *ctx, const char *step, uint64_t done, uint64_t total)
-{
-	cmd_progress_step(ctx, step, done, total);
-}
-
 static int restore(struct ents_args *a, struct cmd_env *e, const struct ut_utmapp *app, const struct ut_ents_report *r)
 {
 	struct ut_install *in = NULL;
 	if (cmd_progress_wanted(a->json)) {
-		a->o.progress = restore_progress;
+		a->o.progress = cmd_progress_cb;
 		a->o.progress_ctx = "entitlements";
 	}
 	int rc = ut_restore_plan(&in, &a->o, e->profiles);
@@ -235,29 +224,16 @@ static int restore(struct ents_args *a, struct cmd_env *e, const struct ut_utmap
 									       : UT_RESULT_NOTHING;
 	char *err = rc && res != UT_RESULT_REFUSED ? strdup(ut_errmsg()) : NULL;
 	if (in && (in->app || res == UT_RESULT_REFUSED)) {
-		if (a->json) {
+		if (a->json)
 			print_json(app, r, in, res, err);
-		} else {
-			struct ut_buf b;
-			ut_buf_init(&b, 0);
-			if (!ut_report_install_text(&b, in, res))
-				fwrite(b.p, 1, b.len, stdout);
-			ut_buf_release(&b);
-		}
-		if (res == UT_RESULT_REFUSED) {
-			struct ut_buf b;
-			ut_buf_init(&b, 0);
-			if (!ut_report_problems_text(&b, in))
-				fprintf(stderr, "utmpatch: restore refused (nothing was changed):\n%s", (const char *)b.p);
-			ut_buf_release(&b);
-		}
+		cmd_install_print(in, res, a->json, "restore");
 	}
 	int code = EXIT_OK;
 	if (res == UT_RESULT_REFUSED)
 		code = EXIT_FAIL;
 	else if (rc) {
 		ut_fail(rc, "%s", err ? err : "");
-		code = cmd_fail(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+		code = cmd_fail(rc);
 	}
 	free(err);
 	ut_install_free(in);
@@ -271,41 +247,31 @@ int cmd_entitlements(int argc, char **argv)
 	int prc = parse(argc, argv, &a);
 	if (prc)
 		return prc == 1 ? EXIT_OK : prc;
-	if (!a.o.app)
-		a.o.app = "/Applications/UTM.app";
-	a.o.check_processes = 1;
-	a.o.tool_version = UTMPATCH_VERSION;
-	a.o.fail_after = cmd_fail_after();
-	const char *tmp = getenv("TMPDIR");
-	a.o.work_dir = tmp && *tmp ? tmp : "/tmp";
 	struct cmd_env e;
 	struct ut_utmapp *app = NULL;
 	struct ut_ents_report r;
 	memset(&r, 0, sizeof(r));
-	int rc = load_env(&a, &e);
+	const struct cmd_env_args ea = { a.anchors, a.p12, a.password, a.profiles_dir, 0 };
+	int rc = cmd_env_load_install(&e, &a.o, &ea);
 	if (!rc)
 		rc = ut_utmapp_open(&app, a.o.app, e.profiles, NULL);
 	if (!rc)
 		rc = ut_ents_report_build(&r, app, e.profiles);
 	int code;
 	if (rc) {
-		code = cmd_fail(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+		code = cmd_fail(rc);
 	} else if (a.restore) {
-		if (!a.json)
+		if (!a.json) {
 			print_text(app, &r);
-		if (!a.json)
 			printf("\n");
+		}
 		code = restore(&a, &e, app, &r);
 	} else {
-		size_t bad = 0;
-		for (size_t i = 0; i < r.n; i++)
-			bad += r.v[i].needs_restore;
-		if (a.json)
-			code = print_json(app, &r, NULL, UT_RESULT_NOTHING, NULL) ? EXIT_FAIL : bad ? EXIT_BAD : EXIT_OK;
-		else {
+		code = lacking(&r) ? EXIT_BAD : EXIT_OK;
+		if (!a.json)
 			print_text(app, &r);
-			code = bad ? EXIT_BAD : EXIT_OK;
-		}
+		else if (print_json(app, &r, NULL, UT_RESULT_NOTHING, NULL))
+			code = EXIT_FAIL;
 	}
 	ut_ents_report_release(&r);
 	ut_utmapp_free(app);

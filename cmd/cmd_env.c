@@ -1,9 +1,12 @@
-/* cmd_env.c - anchors, identity, default state directory, profiles, and the VMs to check: what commands load before they run. */
+/* cmd_env.c - what commands load before they run, and what install and entitlements --restore share (cmd_env.h). */
 #include "cmd_env.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd.h"
+#include "ut_buf.h"
 #include "ut_err.h"
 #include "ut_file.h"
 #include "ut_limits.h"
@@ -24,6 +27,41 @@ int cmd_env_load(struct cmd_env *e, const struct cmd_env_args *a)
 	if (!rc)
 		rc = ut_profiles_load(&e->profiles, e->profiles_dir);
 	return rc;
+}
+
+int cmd_env_load_install(struct cmd_env *e, struct ut_install_opts *o, const struct cmd_env_args *a)
+{
+	if (!o->app)
+		o->app = CMD_DEFAULT_APP;
+	o->check_processes = 1;
+	o->tool_version = UTMPATCH_VERSION;
+	o->fail_after = cmd_fail_after();
+	const char *tmp = getenv("TMPDIR");
+	o->work_dir = tmp && *tmp ? tmp : "/tmp";
+	struct cmd_env_args ea = *a;
+	ea.want_state_dir = !o->state_dir;
+	int rc = cmd_env_load(e, &ea);
+	if (a->anchors)
+		o->trust = &e->trust;
+	o->identity = e->id;
+	if (!o->state_dir)
+		o->state_dir = e->state_dir;
+	return rc;
+}
+
+void cmd_install_print(const struct ut_install *in, enum ut_report_result res, int json, const char *what)
+{
+	struct ut_buf b;
+	ut_buf_init(&b, 0);
+	if (!json && !ut_report_install_text(&b, in, res))
+		fwrite(b.p, 1, b.len, stdout);
+	ut_buf_release(&b);
+	if (res != UT_RESULT_REFUSED)
+		return;
+	ut_buf_init(&b, 0);
+	if (!ut_report_problems_text(&b, in))
+		fprintf(stderr, "utmpatch: %s refused (nothing was changed):\n%s", what, (const char *)b.p);
+	ut_buf_release(&b);
 }
 
 void cmd_env_release(struct cmd_env *e)
@@ -72,6 +110,18 @@ int cmd_default_state_dir(char **out)
 	if (!home || !*home)
 		return ut_fail(UT_EINVAL, "no HOME for the default state directory: give --state-dir");
 	return ut_state_default_dir(home, getenv("XDG_STATE_HOME"), out);
+}
+
+int cmd_app_defaults(const char **app, const char **state_dir, char **owned)
+{
+	*owned = NULL;
+	if (!*app)
+		*app = CMD_DEFAULT_APP;
+	if (*state_dir)
+		return 0;
+	int rc = cmd_default_state_dir(owned);
+	*state_dir = *owned;
+	return rc;
 }
 
 int cmd_vm_collect(struct ut_vm_list *l, const char *const *paths, int npaths)

@@ -7,10 +7,8 @@
 
 #include "cmd.h"
 #include "cmd_env.h"
-#include "cs_pki.h"
 #include "ut_buf.h"
 #include "ut_err.h"
-#include "ut_file.h"
 #include "ut_install.h"
 #include "ut_report.h"
 
@@ -155,39 +153,16 @@ static const char *mac_arch(const char *given)
 #endif
 }
 
-
-static int load_env(struct install_args *a, struct cmd_env *e)
+static void print_result(const struct ut_install *in, int json, enum ut_report_result res, const char *error)
 {
-	const struct cmd_env_args ea = { a->anchors, a->p12, a->password, a->profiles_dir, !a->o.state_dir };
-	int rc = cmd_env_load(e, &ea);
-	if (a->anchors)
-		a->o.trust = &e->trust;
-	a->o.identity = e->id;
-	if (!a->o.state_dir)
-		a->o.state_dir = e->state_dir;
-	return rc;
-}
-
-static int print_result(const struct ut_install *in, int json, enum ut_report_result res, const char *error)
-{
-	struct ut_buf b;
-	ut_buf_init(&b, 0);
-	int rc = json ? ut_report_install_json(&b, in, res, error) : ut_report_install_text(&b, in, res);
-	if (!rc)
-		fwrite(b.p, 1, b.len, stdout);
-	ut_buf_release(&b);
-	if (res == UT_RESULT_REFUSED) {
+	if (json) {
+		struct ut_buf b;
 		ut_buf_init(&b, 0);
-		if (!ut_report_problems_text(&b, in))
-			fprintf(stderr, "utmpatch: install refused (nothing was changed):\n%s", (const char *)b.p);
+		if (!ut_report_install_json(&b, in, res, error))
+			fwrite(b.p, 1, b.len, stdout);
 		ut_buf_release(&b);
 	}
-	return rc;
-}
-
-static void install_progress(void *ctx, const char *step, uint64_t done, uint64_t total)
-{
-	cmd_progress_step(ctx, step, done, total);
+	cmd_install_print(in, res, json, "install");
 }
 
 int cmd_install(int argc, char **argv)
@@ -197,19 +172,13 @@ int cmd_install(int argc, char **argv)
 	int prc = parse(argc, argv, &a);
 	if (prc)
 		return prc == 1 ? EXIT_OK : prc;
-	if (!a.o.app)
-		a.o.app = "/Applications/UTM.app";
 	a.o.need_arch = mac_arch(a.arch);
-	a.o.check_processes = 1;
-	a.o.fail_after = cmd_fail_after();
-	a.o.tool_version = UTMPATCH_VERSION;
-	const char *tmp = getenv("TMPDIR");
-	a.o.work_dir = tmp && *tmp ? tmp : "/tmp";
 	struct cmd_env e;
 	struct ut_install *in = NULL;
-	int rc = load_env(&a, &e);
+	const struct cmd_env_args ea = { a.anchors, a.p12, a.password, a.profiles_dir, 0 };
+	int rc = cmd_env_load_install(&e, &a.o, &ea);
 	if (cmd_progress_wanted(a.json)) {
-		a.o.progress = install_progress;
+		a.o.progress = cmd_progress_cb;
 		a.o.progress_ctx = "install";
 	}
 	if (!rc)
@@ -234,7 +203,7 @@ int cmd_install(int argc, char **argv)
 	if (rc == UT_EREFUSED && in && in->nproblems)
 		code = EXIT_FAIL;
 	else if (rc)
-		code = cmd_fail(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+		code = cmd_fail(rc);
 	ut_install_free(in);
 	cmd_env_release(&e);
 	return cmd_finish(code);

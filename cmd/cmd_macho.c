@@ -1,7 +1,6 @@
 /* cmd_macho.c - `utmpatch macho info|deps|edit`: read and edit Mach-O files. */
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
@@ -28,8 +27,6 @@ static const char usage[] =
 	"\n"
 	"exit: 0 ok, 2 usage, 3 malformed input or refused edit\n";
 
-int cmd_macho_edit(int argc, char **argv, const char *usage_text);
-
 static const char *dep_kind(uint32_t cmd)
 {
 	switch (cmd) {
@@ -55,9 +52,7 @@ static void lc_detail(const struct mo_image *img, uint32_t i, char *out, size_t 
 				 s->segname, s->fileoff, s->filesize, s->vmaddr, s->vmsize, s->nsects);
 			return;
 		}
-	if (mo_is_dep_cmd(lc->cmd) || lc->cmd == LC_ID_DYLIB) {
-		snprintf(out, n, "%s", (const char *)p + ut_le32(p + 8));
-	} else if (lc->cmd == LC_RPATH) {
+	if (mo_is_dep_cmd(lc->cmd) || lc->cmd == LC_ID_DYLIB || lc->cmd == LC_RPATH) {
 		snprintf(out, n, "%s", (const char *)p + ut_le32(p + 8));
 	} else if (lc->cmd == LC_CODE_SIGNATURE || (lc->cmdsize == 16 && (lc->cmd == LC_FUNCTION_STARTS ||
 		   lc->cmd == LC_DATA_IN_CODE || lc->cmd == LC_DYLD_EXPORTS_TRIE || lc->cmd == LC_DYLD_CHAINED_FIXUPS))) {
@@ -235,22 +230,11 @@ static void json_slice(struct ut_json *j, const struct mo_file *f, const struct 
 	ut_json_end(j);
 }
 
-static int open_file(const char *path, struct ut_src *src, struct mo_file **f)
-{
-	int rc = ut_src_open(src, path);
-	if (rc)
-		return rc;
-	rc = mo_file_parse(src, f);
-	if (rc)
-		ut_src_release(src);
-	return rc;
-}
-
 static int do_info(const char *path, int json)
 {
 	struct ut_src src;
 	struct mo_file *f;
-	int rc = open_file(path, &src, &f);
+	int rc = mo_file_open(path, &src, &f);
 	if (rc)
 		return cmd_fail(rc);
 	char arch[32];
@@ -277,10 +261,7 @@ static int do_info(const char *path, int json)
 			json_slice(&j, f, &f->slices[i]);
 		ut_json_end(&j);
 		ut_json_end(&j);
-		rc = ut_json_finish(&j);
-		if (!rc)
-			fwrite(b.p, 1, b.len, stdout);
-		ut_buf_release(&b);
+		rc = cmd_json_print(&j, &b);
 	} else {
 		printf("file: %s\nformat: Mach-O %s (", path, f->fat ? "universal" : "thin");
 		for (uint32_t i = 0; i < f->nslices; i++)
@@ -293,8 +274,7 @@ static int do_info(const char *path, int json)
 		for (uint32_t i = 0; i < f->nslices; i++)
 			print_slice_text(f, &f->slices[i]);
 	}
-	mo_file_free(f);
-	ut_src_release(&src);
+	mo_file_close(&src, f);
 	return rc ? cmd_fail(rc) : cmd_finish(EXIT_OK);
 }
 
@@ -302,7 +282,7 @@ static int do_deps(const char *path)
 {
 	struct ut_src src;
 	struct mo_file *f;
-	int rc = open_file(path, &src, &f);
+	int rc = mo_file_open(path, &src, &f);
 	if (rc)
 		return cmd_fail(rc);
 	char arch[32], v1[24], v2[24];
@@ -328,8 +308,7 @@ static int do_deps(const char *path)
 			       kind[0] ? ", " : "", kind);
 		}
 	}
-	mo_file_free(f);
-	ut_src_release(&src);
+	mo_file_close(&src, f);
 	return cmd_finish(EXIT_OK);
 }
 

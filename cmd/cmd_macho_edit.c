@@ -13,8 +13,6 @@
 #include "ut_limits.h"
 #include "ut_macho_edit.h"
 
-int cmd_macho_edit(int argc, char **argv, const char *usage_text);
-
 struct edit_opts {
 	const char *file;
 	const char *out;
@@ -83,15 +81,12 @@ static int edit_and_sign(const struct edit_opts *o, struct ut_edit_report *rep)
 {
 	const char *dst = o->out ? o->out : o->file;
 	const char *slash = strrchr(dst, '/');
+	int dirlen = slash ? (int)(slash - dst + 1) : 0; /* "dir/" or nothing */
 	char *tmp = NULL;
-	int n = slash ? snprintf(NULL, 0, "%.*s/.%s.utmpatch-edit-XXXXXX", (int)(slash - dst), dst, slash + 1)
-		      : snprintf(NULL, 0, ".%s.utmpatch-edit-XXXXXX", dst);
+	int n = snprintf(NULL, 0, "%.*s.%s.utmpatch-edit-XXXXXX", dirlen, dst, dst + dirlen);
 	if (n < 0 || !(tmp = malloc((size_t)n + 1)))
 		return ut_fail(UT_ENOMEM, "out of memory");
-	if (slash)
-		snprintf(tmp, (size_t)n + 1, "%.*s/.%s.utmpatch-edit-XXXXXX", (int)(slash - dst), dst, slash + 1);
-	else
-		snprintf(tmp, (size_t)n + 1, ".%s.utmpatch-edit-XXXXXX", dst);
+	snprintf(tmp, (size_t)n + 1, "%.*s.%s.utmpatch-edit-XXXXXX", dirlen, dst, dst + dirlen);
 	int fd = mkstemp(tmp);
 	if (fd < 0) {
 		int rc = ut_fail_errno(UT_EIO, errno, "cannot create a temporary file next to '%s'", dst);

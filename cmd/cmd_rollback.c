@@ -88,19 +88,14 @@ int cmd_rollback(int argc, char **argv)
 	int prc = parse(argc, argv, &a);
 	if (prc)
 		return prc == 1 ? EXIT_OK : prc;
-	if (!a.app)
-		a.app = "/Applications/UTM.app";
-	char *dflt = NULL;
-	if (!a.state_dir) {
-		int rc = cmd_default_state_dir(&dflt);
-		if (rc)
-			return cmd_fail(rc);
-		a.state_dir = dflt;
-	}
+	char *dflt;
+	int rc = cmd_app_defaults(&a.app, &a.state_dir, &dflt);
+	if (rc)
+		return cmd_fail(rc);
 	/* The slice the install recorded cdhashes of. */
-	static char host[16] = "arm64";
+	char host[16] = "arm64";
 	struct ut_state_report sr;
-	int rc = ut_state_inspect(&sr, a.state_dir, a.app);
+	rc = ut_state_inspect(&sr, a.state_dir, a.app);
 	if (!rc) {
 		const char *h = ut_state_report_meta(&sr, UT_META_HOST_ARCH);
 		if (h && strlen(h) < sizeof(host))
@@ -119,16 +114,14 @@ int cmd_rollback(int argc, char **argv)
 	memset(&r, 0, sizeof(r));
 	if (!rc)
 		rc = ut_rollback(&r, a.state_dir, a.app, &o);
-	if (!rc) {
-		for (size_t i = 0; i < r.n && !rc; i++)
-			if (!a.dry_run && r.items[i].cdhash[0] && !r.items[i].cdhash_checked)
-				rc = ut_fail(UT_EVERIFY, "'%s': its cdhash was not checked", r.items[i].path);
-	}
+	for (size_t i = 0; !rc && !a.dry_run && i < r.n; i++)
+		if (r.items[i].cdhash[0] && !r.items[i].cdhash_checked)
+			rc = ut_fail(UT_EVERIFY, "'%s': its cdhash was not checked", r.items[i].path);
 	if (!rc)
 		print_report(&r, a.dry_run);
 	ut_rollback_report_release(&r);
 	free(dflt);
 	if (rc)
-		return cmd_fail(rc) == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+		return cmd_fail(rc);
 	return cmd_finish(EXIT_OK);
 }

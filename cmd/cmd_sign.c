@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "cmd_env.h"
 #include "cs_bsign.h"
 #include "cs_bundle.h"
 #include "cs_cd.h"
@@ -225,26 +226,17 @@ static int read_opt_file(const char *path, const uint8_t **p, size_t *len)
 	return rc;
 }
 
-static int load_identity(const struct sign_args *a, struct cs_identity **id, struct cs_root **roots)
+static int load_identity(const struct sign_args *a, struct cs_identity **id, struct cs_trust *trust)
 {
-	struct cs_trust trust = { 0, NULL, 0 };
 	*id = NULL;
-	*roots = NULL;
+	memset(trust, 0, sizeof(*trust));
 	if (!a->p12 && !a->key)
 		return 0;
-	if (a->anchors) {
-		uint8_t *text = NULL;
-		size_t len = 0;
-		int rc = ut_file_read(a->anchors, 1u << 20, &text, &len);
-		if (!rc)
-			rc = cs_roots_parse(roots, &trust.nanchors, (const char *)text, len, a->anchors);
-		free(text);
-		if (rc)
-			return rc;
-		trust.anchors = *roots;
-	}
-	return a->p12 ? cs_identity_load_p12(id, a->p12, a->password, &trust)
-		      : cs_identity_load_pem(id, a->key, a->cert, a->chain, a->password, &trust);
+	int rc = a->anchors ? cmd_verify_load_anchors(a->anchors, trust) : 0;
+	if (rc)
+		return rc;
+	return a->p12 ? cs_identity_load_p12(id, a->p12, a->password, trust)
+		      : cs_identity_load_pem(id, a->key, a->cert, a->chain, a->password, trust);
 }
 
 static void print_report(const char *file, const struct cs_sign_report *r)
@@ -324,14 +316,14 @@ int cmd_sign(int argc, char **argv)
 	if (rc)
 		return rc == 1 ? EXIT_OK : rc;
 	struct cs_identity *id = NULL;
-	struct cs_root *roots = NULL;
+	struct cs_trust trust = { 0 };
 	const uint8_t *ent = NULL, *info = NULL, *res = NULL;
 	rc = read_opt_file(a.entitlements, &ent, &a.o.entitlements_len);
 	if (!rc)
 		rc = read_opt_file(a.info, &info, &a.o.info_plist_len);
 	if (!rc)
 		rc = read_opt_file(a.resources, &res, &a.o.resources_len);
-	if (!rc && (rc = load_identity(&a, &id, &roots)) != 0 && rc == UT_EINVAL)
+	if (!rc && (rc = load_identity(&a, &id, &trust)) != 0 && rc == UT_EINVAL)
 		rc = UT_ECRYPTO; /* a wrong password or unusable identity: could not do it, not a usage error */
 	static struct cs_sign_report rep;
 	if (!rc) {
@@ -344,7 +336,7 @@ int cmd_sign(int argc, char **argv)
 	free((void *)ent);
 	free((void *)info);
 	free((void *)res);
-	free(roots);
+	free((void *)trust.anchors);
 	cs_identity_free(id);
 	if (rc)
 		return cmd_fail(rc);

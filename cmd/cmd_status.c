@@ -172,20 +172,17 @@ int cmd_status(int argc, char **argv)
 	int prc = parse(argc, argv, &a);
 	if (prc)
 		return prc == 1 ? EXIT_OK : prc;
-	if (!a.app)
-		a.app = "/Applications/UTM.app";
-	char *dflt = NULL;
-	if (!a.state_dir) {
-		int rc = cmd_default_state_dir(&dflt);
-		if (rc)
-			return cmd_fail(rc);
-		a.state_dir = dflt;
-	}
-	struct ut_state_report r;
-	int rc = ut_state_inspect(&r, a.state_dir, a.app);
-	free(dflt);
+	char *dflt;
+	int rc = cmd_app_defaults(&a.app, &a.state_dir, &dflt);
 	if (rc)
-		return cmd_fail(rc) == EXIT_USAGE ? EXIT_FAIL : EXIT_FAIL;
+		return cmd_fail(rc);
+	struct ut_state_report r;
+	rc = ut_state_inspect(&r, a.state_dir, a.app);
+	free(dflt);
+	if (rc) {
+		cmd_fail(rc);
+		return EXIT_FAIL; /* could not read, even for UT_EINVAL */
+	}
 	if (a.json)
 		rc = print_json(&r);
 	else

@@ -2,9 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "cmd.h"
 #include "cmd_env.h"
@@ -74,16 +72,6 @@ int cmd_is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void fmt_time(int64_t t, char out[32])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	if (gmtime_r(&tt, &tm))
-		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	else
-		snprintf(out, 32, "%" PRId64, t);
-}
-
 static void print_specials(const struct cs_verify_cd *c)
 {
 	static const char *const what[] = { "", "info", "req", "res", "app", "ent", "rep", "entDER",
@@ -122,11 +110,11 @@ static void print_verbose(const struct cs_verify_slice *vs)
 		printf(" [%s]\n", cs_anchor_name(r->chain.anchor));
 		char t[32];
 		if (r->attrs & CS_CMS_ATTR_SIGNING_TIME) {
-			fmt_time(r->signing_time, t);
+			cmd_fmt_time(r->signing_time, t);
 			printf("    signing time %s\n", t);
 		}
 		if (r->attrs & CS_CMS_ATTR_TIMESTAMP) {
-			fmt_time(r->timestamp, t);
+			cmd_fmt_time(r->timestamp, t);
 			printf("    timestamp %s (%s)\n", t, r->timestamp_authority);
 		}
 	}
@@ -205,40 +193,35 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (!file)
 		return cmd_usage_error(usage, "verify: missing FILE");
-	if (cmd_is_dir(file)) {
-		if (info || res)
-			return cmd_usage_error(usage, "verify: --info-plist and --resources are for a single Mach-O file");
-		struct cs_trust bt = { 0 };
-		int brc = anchors ? cmd_verify_load_anchors(anchors, &bt) : 0;
-		int bcode = brc ? cmd_fail(brc) : cmd_verify_bundle(file, bflags, &bt, verbose);
-		free((void *)bt.anchors);
+	int dir = cmd_is_dir(file);
+	if (dir && (info || res))
+		return cmd_usage_error(usage, "verify: --info-plist and --resources are for a single Mach-O file");
+	struct cs_trust trust = { 0 };
+	int rc = anchors ? cmd_verify_load_anchors(anchors, &trust) : 0;
+	if (dir) {
+		int bcode = rc ? cmd_fail(rc) : cmd_verify_bundle(file, bflags, &trust, verbose);
+		free((void *)trust.anchors);
 		return cmd_finish(bcode);
 	}
 
-	struct cs_trust trust = { 0 };
 	struct cs_verify_opts o = { 0 };
 	uint8_t *info_bytes = NULL, *res_bytes = NULL;
 	struct ut_src src;
 	struct mo_file *f = NULL;
 	struct cs_verify_result r = { 0 };
-	int rc = anchors ? cmd_verify_load_anchors(anchors, &trust) : 0;
 	if (!rc && info)
 		rc = read_span(info, &o.info_plist, &info_bytes);
 	if (!rc && res)
 		rc = read_span(res, &o.resources, &res_bytes);
 	o.trust = &trust;
-	int opened = 0;
-	if (!rc) {
+	if (!rc)
 		rc = mo_file_open(file, &src, &f);
-		opened = rc == 0;
-	}
 	if (!rc)
 		rc = cs_verify_file(&r, f, &o);
 	int code = rc ? cmd_fail(rc) : report(file, &r, verbose);
 	cs_verify_result_release(&r);
-	mo_file_free(f);
-	if (opened)
-		ut_src_release(&src);
+	if (f)
+		mo_file_close(&src, f);
 	free(info_bytes);
 	free(res_bytes);
 	free((void *)trust.anchors);

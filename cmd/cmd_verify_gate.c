@@ -2,7 +2,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cmd.h"
 #include "cmd_env.h"
@@ -79,12 +78,6 @@ static int parse(int argc, char **argv, struct gate_args *a, const char *usage)
 	return 0;
 }
 
-static void gate_progress(void *ctx, const char *what, uint64_t done, uint64_t total)
-{
-	(void)ctx;
-	cmd_progress_step("verify", what, done, total);
-}
-
 static int run(const struct gate_args *a, struct ut_gate *g, struct ut_vm_list *l)
 {
 	int rc = 0;
@@ -94,8 +87,10 @@ static int run(const struct gate_args *a, struct ut_gate *g, struct ut_vm_list *
 		rc = cmd_env_load(&env, &ea);
 		struct ut_gate_app_opts o = { .app = a->app, .profiles = env.profiles, .trust = &env.trust,
 					      .host_arch = a->arch };
-		if (cmd_progress_wanted(a->format != FMT_TEXT))
-			o.progress = gate_progress;
+		if (cmd_progress_wanted(a->format != FMT_TEXT)) {
+			o.progress = cmd_progress_cb;
+			o.progress_ctx = "verify";
+		}
 		if (!rc)
 			rc = ut_gate_app(g, &o);
 		if (o.progress)

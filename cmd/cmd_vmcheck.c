@@ -10,9 +10,7 @@
 #include "ut_buf.h"
 #include "ut_err.h"
 #include "ut_json.h"
-#include "ut_plist.h"
 #include "ut_report_vm.h"
-#include "ut_state.h"
 #include "ut_vmconfig.h"
 
 static const char usage[] =

@@ -1,8 +1,10 @@
-/* main.c - parses the subcommand name and dispatches; nothing else. */
+/* main.c - parses the subcommand name and dispatches; and the helpers every command shares (cmd.h). */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -132,6 +134,11 @@ void cmd_progress_step(const char *what, const char *step, uint64_t done, uint64
 		cmd_progress_text(line);
 }
 
+void cmd_progress_cb(void *ctx, const char *step, uint64_t done, uint64_t total)
+{
+	cmd_progress_step(ctx, step, done, total);
+}
+
 void cmd_progress(const char *what, uint64_t done, uint64_t total)
 {
 	char line[256];
@@ -158,4 +165,14 @@ const char *cmd_value(int argc, char **argv, int *i)
 	if (*i + 1 >= argc)
 		return NULL;
 	return argv[++*i];
+}
+
+void cmd_fmt_time(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (gmtime_r(&tt, &tm))
+		strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else
+		snprintf(out, 32, "%" PRId64, t);
 }

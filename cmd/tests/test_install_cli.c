@@ -19,22 +19,6 @@
 #define FW "Contents/Frameworks/qemu-aarch64-softmmu.framework/Versions/A/qemu-aarch64-softmmu"
 #define LAUNCHER "Contents/XPCServices/QEMUHelper.xpc/Contents/MacOS/QEMULauncher.app/Contents/MacOS/QEMULauncher"
 
-static char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh_out(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = NULL;
-	cr_assert(vasprintf(&cmd, fmt, ap) > 0);
-	va_end(ap);
-	char *out = NULL, *err = NULL;
-	int st = tdemo_sh(cmd, &out, &err);
-	cr_assert_eq(st, 0, "%s: %s", cmd, err ? err : "");
-	free(err);
-	free(cmd);
-	return out;
-}
-
 /* Python: the x86_64 slices of two files agree everywhere but where a new signature must differ. */
 static const char py_same_slice[] =
 	"import struct, sys\n"
@@ -186,63 +170,57 @@ Test(install_cli, dry_run_prints_the_plan_and_changes_nothing, .timeout = 120)
 	scratch_free(&s);
 }
 
-/* One refusal: exit 3, the message, the bundle unchanged, no install recorded. */
-static void expect_refused(const struct scratch *s, const char *dylib, const char *what, const char *extra)
+/* One refusal: exit 3, each of whats in the message, the bundle unchanged, no install recorded. */
+static void expect_refused(const struct scratch *s, const char *dylib, const char *const *whats)
 {
 	struct tsupport_out o;
-	int st = install(&o, s, dylib, NULL, extra, NULL);
-	cr_expect_eq(st, 3, "%s: exit %d: %s%s", what, st, o.out, o.err);
-	cr_expect(strstr(o.err, "install refused (nothing was changed)"), "%s: %s", what, o.err);
-	cr_expect(strstr(o.err, what), "%s: stderr lacks it: %s", what, o.err);
+	int st = install(&o, s, dylib, NULL, NULL);
+	cr_expect_eq(st, 3, "%s: exit %d: %s%s", whats[0], st, o.out, o.err);
+	cr_expect(strstr(o.err, "install refused (nothing was changed)"), "%s: %s", whats[0], o.err);
+	for (const char *const *w = whats; *w; w++)
+		cr_expect(strstr(o.err, *w), "%s: stderr lacks it: %s", *w, o.err);
 	tsupport_out_release(&o);
-	scratch_expect_pristine(s, what);
+	scratch_expect_pristine(s, whats[0]);
 	ui_run(&o, NULL, "status", "--app", s->app, "--state-dir", s->state, NULL);
-	cr_expect(strstr(o.out, "state: pristine"), "%s: %s", what, o.out);
+	cr_expect(strstr(o.out, "state: pristine"), "%s: %s", whats[0], o.out);
 	tsupport_out_release(&o);
 }
 
-Test(install_cli, refuses_a_dependency_utm_does_not_ship, .timeout = 120)
+/* An install of a dylib variant (build_variant) refused with each of whats. */
+static void expect_variant_refused(const char *variant, const char *const *whats)
 {
 	struct scratch s;
 	scratch_make(&s);
-	char *d = build_variant(&s, "unshipped");
-	expect_refused(&s, d, "/Users/x/UTM/sysroot-macOS-arm64/lib/libgnutls.30.dylib: maps to 'gnutls.30.framework'",
-		       NULL);
+	char *d = build_variant(&s, variant);
+	expect_refused(&s, d, whats);
 	free(d);
 	scratch_free(&s);
+}
+
+#define WHATS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+Test(install_cli, refuses_a_dependency_utm_does_not_ship, .timeout = 120)
+{
+	expect_variant_refused("unshipped",
+			       WHATS("/Users/x/UTM/sysroot-macOS-arm64/lib/libgnutls.30.dylib: maps to 'gnutls.30.framework'"));
 }
 
 Test(install_cli, refuses_missing_entry_points, .timeout = 120)
 {
-	struct scratch s;
-	scratch_make(&s);
-	char *d = build_variant(&s, "noentry");
-	expect_refused(&s, d, "entry points [arm64]", NULL);
-	expect_refused(&s, d, "missing: qemu_init, qemu_main_loop, qemu_cleanup", NULL);
-	free(d);
-	scratch_free(&s);
+	expect_variant_refused("noentry",
+			       WHATS("entry points [arm64]", "missing: qemu_init, qemu_main_loop, qemu_cleanup"));
 }
 
 Test(install_cli, refuses_a_symbol_no_bundled_framework_exports, .timeout = 120)
 {
-	struct scratch s;
-	scratch_make(&s);
-	char *d = build_variant(&s, "nosym");
-	expect_refused(&s, d, "load check [arm64]: @rpath/glib-2.0.0.framework/Versions/A/glib-2.0.0: missing symbols", NULL);
-	expect_refused(&s, d, "      _g_not_in_utm", NULL);
-	free(d);
-	scratch_free(&s);
+	expect_variant_refused("nosym", WHATS("load check [arm64]: @rpath/glib-2.0.0.framework/Versions/A/glib-2.0.0: "
+					      "missing symbols",
+					      "      _g_not_in_utm"));
 }
 
 Test(install_cli, refuses_header_padding_too_small, .timeout = 120)
 {
-	struct scratch s;
-	scratch_make(&s);
-	char *d = build_variant(&s, "tight");
-	expect_refused(&s, d, "header padding: ", NULL);
-	expect_refused(&s, d, "relink with -headerpad_max_install_names", NULL);
-	free(d);
-	scratch_free(&s);
+	expect_variant_refused("tight", WHATS("header padding: ", "relink with -headerpad_max_install_names"));
 }
 
 Test(install_cli, refuses_a_wrong_target, .timeout = 120)

@@ -44,7 +44,7 @@ void scratch_expect_pristine(const struct scratch *s, const char *when)
 	if (strcmp(now, s->hash) != 0) {
 		char *cmd = tsupport_printf("diff -r '%s' '%s' 2>&1 | head -20", tdemo_app(), s->app);
 		char *out = NULL;
-		tdemo_sh(cmd, &out, NULL);
+		ts_sh(cmd, &out, NULL);
 		cr_log_error("%s", out ? out : "");
 		free(out);
 		free(cmd);
@@ -88,6 +88,21 @@ int install(struct tsupport_out *o, const struct scratch *s, const char *dylib, 
 	return st;
 }
 
+char *sh_out(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *cmd = NULL;
+	cr_assert(vasprintf(&cmd, fmt, ap) > 0);
+	va_end(ap);
+	char *out = NULL, *err = NULL;
+	int st = ts_sh(cmd, &out, &err);
+	cr_assert_eq(st, 0, "%s: %s", cmd, err ? err : "");
+	free(err);
+	free(cmd);
+	return out;
+}
+
 int sh_status(const char *fmt, ...)
 {
 	va_list ap;
@@ -96,7 +111,7 @@ int sh_status(const char *fmt, ...)
 	cr_assert(vasprintf(&cmd, fmt, ap) > 0);
 	va_end(ap);
 	char *err = NULL;
-	int st = tdemo_sh(cmd, NULL, &err);
+	int st = ts_sh(cmd, NULL, &err);
 	if (st != 0)
 		cr_log_info("sh: %s -> %d: %s", cmd, st, err ? err : "");
 	free(err);

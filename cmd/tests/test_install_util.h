@@ -1,7 +1,7 @@
 /*
- * test_install_util.h - shared by the install CLI tests: a scratch copy of
- * the signed demo UTM.app, the utmpatch runner, dylibs built with clang and
- * ld64.lld for refusals, and Python oracles that read Mach-O bytes directly.
+ * test_install_util.h - shared by the CLI tests: a scratch copy of the signed
+ * demo UTM.app, the utmpatch runner, dylibs built with clang and ld64.lld for
+ * refusals, Python oracles that read Mach-O bytes directly, and sh -c runners.
  */
 #ifndef TEST_INSTALL_UTIL_H
 #define TEST_INSTALL_UTIL_H
@@ -40,5 +40,7 @@ void expect_schema_valid(const char *json_text, size_t len, const char *dir, con
 
 /* Runs sh -c; status. */
 int sh_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Runs sh -c, asserts exit 0; its stdout (malloc'd). */
+char *sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

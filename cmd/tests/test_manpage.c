@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tsupport.h"
 #include "tsupport_fs.h"
 #include "tsupport_run.h"
 
@@ -189,9 +190,9 @@ static void free_names(char **v, size_t n)
 /* utmpatch <argv...> --help: its standard output (malloc'd); the command must exit 0 and print nothing on stderr. */
 static char *help_of(const char *cmd, const char *sub)
 {
-	const char *argv[] = { tsupport_bin(), cmd, sub ? sub : "--help", sub ? "--help" : NULL, NULL };
+	const char *argv[] = { ts_bin(), cmd, sub ? sub : "--help", sub ? "--help" : NULL, NULL };
 	struct tsupport_out o;
-	cr_assert_eq(tsupport_run(&o, argv, NULL, NULL), 0, "cannot run %s", tsupport_bin());
+	cr_assert_eq(tsupport_run(&o, argv, NULL, NULL), 0, "cannot run %s", ts_bin());
 	cr_assert_eq(o.status, 0, "utmpatch %s%s%s --help: exit %d\n%s", cmd, sub ? " " : "", sub ? sub : "", o.status, o.err);
 	cr_assert_str_empty(o.err, "utmpatch %s --help: %s", cmd, o.err);
 	cr_assert(strstr(o.out, "usage: "), "utmpatch %s --help printed no usage:\n%s", cmd, o.out);

@@ -20,7 +20,7 @@ static char *on_tty(const char *dir, const char *env, const char *cmdline, char 
 	char *out = tsupport_printf("%s/out", dir);
 	char *sh = tsupport_printf("%s script -qec \"%s >'%s'\" /dev/null", env, cmdline, out);
 	char *tty = NULL;
-	cr_assert_eq(tdemo_sh(sh, &tty, NULL), 0, "%s", sh);
+	cr_assert_eq(ts_sh(sh, &tty, NULL), 0, "%s", sh);
 	size_t len = 0;
 	uint8_t *o = ts_read(out, &len);
 	cr_assert_not_null(o);
@@ -52,12 +52,12 @@ Test(progress, gate_and_install_on_a_terminal_only, .timeout = 240)
 
 	/* the report itself on a terminal: colored verdicts, none under NO_COLOR */
 	char *sh = tsupport_printf("script -qec \"%s\" /dev/null", gate);
-	cr_assert_eq(tdemo_sh(sh, &tty, NULL), 0);
+	cr_assert_eq(ts_sh(sh, &tty, NULL), 0);
 	cr_expect(strstr(tty, "\033[32mPASS\033[0m"), "a terminal gets colored verdicts");
 	free(tty);
 	free(sh);
 	sh = tsupport_printf("NO_COLOR=1 script -qec \"%s\" /dev/null", gate);
-	cr_assert_eq(tdemo_sh(sh, &tty, NULL), 0);
+	cr_assert_eq(ts_sh(sh, &tty, NULL), 0);
 	cr_expect(strstr(tty, "PASS") && !strchr(tty, '\033'), "NO_COLOR: plain verdicts");
 	free(tty);
 	free(sh);

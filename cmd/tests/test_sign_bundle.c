@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_install_util.h"
 #include "tsupport.h"
 
 static char *dir;
@@ -26,25 +27,9 @@ TestSuite(sign_bundle_cli, .init = setup, .fini = teardown);
 static const char ENT[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n"
 			  "\t<key>com.apple.security.cs.allow-jit</key>\n\t<true/>\n</dict>\n</plist>\n";
 
-static char *sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *sh(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *cmd = NULL;
-	cr_assert(vasprintf(&cmd, fmt, ap) > 0);
-	va_end(ap);
-	char *out = NULL, *err = NULL;
-	int rc = ts_sh(cmd, &out, &err);
-	cr_assert_eq(rc, 0, "%s: %s", cmd, err ? err : "");
-	free(cmd);
-	free(err);
-	return out;
-}
-
 static void plist(const char *path, const char *exe, const char *id, const char *type)
 {
-	free(sh("mkdir -p \"$(dirname '%s')\" && printf '<?xml version=\"1.0\" encoding=\"UTF-8\"?>\\n<plist "
+	free(sh_out("mkdir -p \"$(dirname '%s')\" && printf '<?xml version=\"1.0\" encoding=\"UTF-8\"?>\\n<plist "
 		"version=\"1.0\">\\n<dict>\\n<key>CFBundleExecutable</key><string>%s</string>\\n"
 		"<key>CFBundleIdentifier</key><string>%s</string>\\n<key>CFBundlePackageType</key>"
 		"<string>%s</string>\\n</dict>\\n</plist>\\n' > '%s'",
@@ -62,12 +47,12 @@ static char *make_app(const char *name)
 	plist(p, "F", "org.test.F", "FMWK");
 	snprintf(p, sizeof(p), "%s/Contents/XPCServices/H.xpc/Contents/Info.plist", app);
 	plist(p, "H", "org.test.H", "XPC!");
-	free(sh("cd '%s/Contents' && mkdir -p MacOS Resources XPCServices/H.xpc/Contents/MacOS && cp '%s' MacOS/App && "
+	free(sh_out("cd '%s/Contents' && mkdir -p MacOS Resources XPCServices/H.xpc/Contents/MacOS && cp '%s' MacOS/App && "
 		"cp '%s' MacOS/tool && cp '%s' XPCServices/H.xpc/Contents/MacOS/H && echo hi > Resources/a.txt && "
 		"cd Frameworks/F.framework && cp '%s' Versions/A/F && ln -s A Versions/Current && "
 		"ln -s Versions/Current/F F && ln -s Versions/Current/Resources Resources",
 		app, ts_fixture("fat-exe"), ts_fixture("arm64-exe"), ts_fixture("arm64-exe"), ts_fixture("fat-dylib")));
-	free(sh("'%s' sign '%s/Contents/MacOS/tool' --identifier org.test.tool", ts_bin(), app));
+	free(sh_out("'%s' sign '%s/Contents/MacOS/tool' --identifier org.test.tool", ts_bin(), app));
 	return app;
 }
 
@@ -151,11 +136,11 @@ Test(sign_bundle_cli, nested_signs_every_component_inside_out)
 	 * Re-signing the top alone after a resource changed (nested code now signed, sealed as it is):
 	 * the seal records the new file's SHA-256 (openssl dgst), and the app verifies with it.
 	 */
-	free(sh("echo changed > '%s/Resources/a.txt'", c));
-	free(sh("'%s' sign '%s' >/dev/null", ts_bin(), app));
-	char *b64 = sh("openssl dgst -sha256 -binary '%s/Resources/a.txt' | base64", c);
+	free(sh_out("echo changed > '%s/Resources/a.txt'", c));
+	free(sh_out("'%s' sign '%s' >/dev/null", ts_bin(), app));
+	char *b64 = sh_out("openssl dgst -sha256 -binary '%s/Resources/a.txt' | base64", c);
 	*strchr(b64, '\n') = '\0';
-	char *seal = sh("cat '%s/_CodeSignature/CodeResources'", c);
+	char *seal = sh_out("cat '%s/_CodeSignature/CodeResources'", c);
 	cr_expect(strstr(seal, b64), "the seal lacks the new digest %s", b64);
 	cr_expect_eq(verify(c, "MacOS/App", ""), 0);
 	free(seal);
@@ -194,7 +179,7 @@ Test(sign_bundle_cli, framework_root_and_version_directory_agree)
 /* The bundle as it was: the listing and every file's bytes. */
 static char *snapshot(const char *app)
 {
-	return sh("cd '%s' && find . -printf '%%y %%p %%l\\n' | LC_ALL=C sort && find . -type f | LC_ALL=C sort | "
+	return sh_out("cd '%s' && find . -printf '%%y %%p %%l\\n' | LC_ALL=C sort && find . -type f | LC_ALL=C sort | "
 		  "xargs sha256sum",
 		  app);
 }
@@ -242,14 +227,14 @@ Test(sign_bundle_cli, failures_exit_3_and_leave_the_bundle)
 					       "sign with nested");
 	/* A wrong password for the identity. */
 	char *bad = ts_path(dir, "bad.pass");
-	free(sh("echo wrong > '%s'", bad));
+	free(sh_out("echo wrong > '%s'", bad));
 	expect_exit(3, app,
 		    ARGS("sign", app, "--nested", "--identity", ts_root("testdata/keys/identity.p12"), "--password-file",
 			 bad),
 		    "identity.p12");
 	/* An entitlements file that is no plist. */
 	char *junk = ts_path(dir, "junk.ent"), *c = NULL;
-	free(sh("echo 'not a plist' > '%s'", junk));
+	free(sh_out("echo 'not a plist' > '%s'", junk));
 	cr_assert(asprintf(&c, "Contents/MacOS/tool=%s", junk) > 0);
 	expect_exit(3, app, ARGS("sign", app, "--nested", "--component-entitlements", c), "entitlements for 'Contents/MacOS/tool'");
 	free(c);
@@ -263,7 +248,7 @@ Test(sign_bundle_cli, identity_gives_the_team_and_dash_removes_entitlements)
 	char *app = make_app("App.app"), *ent = write_ent("e.ent");
 	/* The tool first gets entitlements, then '-' takes them away in the nested run. */
 	char *tool = ts_path(app, "Contents/MacOS/tool");
-	free(sh("'%s' sign '%s' --identifier org.test.tool --entitlements '%s' >/dev/null", ts_bin(), tool, ent));
+	free(sh_out("'%s' sign '%s' --identifier org.test.tool --entitlements '%s' >/dev/null", ts_bin(), tool, ent));
 	char *out = NULL, *err = NULL;
 	int rc = run(ARGS("sign", app, "--nested", "--runtime", "--identity", ts_root("testdata/keys/identity.p12"),
 			  "--password-file", ts_root("testdata/keys/identity.pass"), "--anchors",

@@ -96,9 +96,7 @@ Test(verify_gate, pristine_demo_and_after_install_pass, .timeout = 300)
 	char *json = NULL;
 	cr_expect_eq(gate(s.dir, "pristine", s.app, NULL, &json), 0, "the pristine demo must pass");
 	/* one install-names check per framework directory, one load check per qemu-* framework (ls, not utmpatch) */
-	char *out = NULL;
-	char *cmd = tsupport_printf("ls '%s/Contents/Frameworks'", s.app);
-	cr_assert_eq(tdemo_sh(cmd, &out, NULL), 0);
+	char *out = sh_out("ls '%s/Contents/Frameworks'", s.app);
 	int nfw = 0;
 	for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
 		char *dot = strstr(line, ".framework");
@@ -117,7 +115,6 @@ Test(verify_gate, pristine_demo_and_after_install_pass, .timeout = 300)
 	expect_check(json, "app", "entitlements", LAUNCHER, "pass", NULL);
 	expect_check(json, "app", "entitlements", "UTM.app", "pass", NULL);
 	free(out);
-	free(cmd);
 	free(json);
 
 	struct tsupport_out o;
@@ -149,13 +146,11 @@ Test(verify_gate, a_changed_framework_byte_fails_its_signature, .timeout = 300)
 	char *bin = tsupport_printf("%s/%s", s.app, QEMU_BIN);
 	/* flip the last byte of the arm64 slice's first page (header padding: hashed, harmless to the parser); the
 	 * slice's offset is read from the fat header by Python, not by utmpatch */
-	char *cmd = tsupport_printf("python3 -c \"import struct,sys; d=open(sys.argv[1],'rb').read(); "
-				    "n=struct.unpack('>I',d[4:8])[0]; "
-				    "print([struct.unpack('>iiIII',d[8+20*i:28+20*i])[2] for i in range(n) "
-				    "if struct.unpack('>i',d[8+20*i:12+20*i])[0]==0x0100000c][0])\" '%s'",
-				    bin);
-	char *out = NULL;
-	cr_assert_eq(tdemo_sh(cmd, &out, NULL), 0, "%s", cmd);
+	char *out = sh_out("python3 -c \"import struct,sys; d=open(sys.argv[1],'rb').read(); "
+			   "n=struct.unpack('>I',d[4:8])[0]; "
+			   "print([struct.unpack('>iiIII',d[8+20*i:28+20*i])[2] for i in range(n) "
+			   "if struct.unpack('>i',d[8+20*i:12+20*i])[0]==0x0100000c][0])\" '%s'",
+			   bin);
 	long off = strtol(out, NULL, 10) + 0xfff;
 	cr_assert_gt(off, 0xfff);
 	int fd = open(bin, O_RDWR);
@@ -172,7 +167,6 @@ Test(verify_gate, a_changed_framework_byte_fails_its_signature, .timeout = 300)
 	expect_check(json, "app", "install-names", QEMU_FW, "pass", NULL);
 	free(json);
 	free(bin);
-	free(cmd);
 	free(out);
 	scratch_free(&s);
 }
@@ -184,9 +178,7 @@ Test(verify_gate, an_absolute_install_name_left_fails_install_names_and_load, .t
 	char *bin = tsupport_printf("%s/%s", s.app, QEMU_BIN);
 	/* the installed framework names pixman by @rpath; put the sysroot path back with llvm's tool */
 	const char *sysroot = "/Users/x/UTM/sysroot-macOS-arm64/lib/libpixman-1.0.dylib";
-	char *out = NULL;
-	char *cmd = tsupport_printf("llvm-otool-14 -L '%s' | awk '/pixman/ {print $1; exit}'", bin);
-	cr_assert_eq(tdemo_sh(cmd, &out, NULL), 0);
+	char *out = sh_out("llvm-otool-14 -L '%s' | awk '/pixman/ {print $1; exit}'", bin);
 	out[strcspn(out, "\n")] = '\0';
 	cr_assert(strncmp(out, "@rpath/", 7) == 0, "pixman dependency: '%s'", out);
 	cr_assert_eq(sh_status("llvm-install-name-tool-14 -change '%s' '%s' '%s'", out, sysroot, bin), 0);
@@ -197,7 +189,6 @@ Test(verify_gate, an_absolute_install_name_left_fails_install_names_and_load, .t
 	expect_check(json, "app", "install-names", "Contents/Frameworks/pixman-1.0.framework", "pass", NULL);
 	free(json);
 	free(out);
-	free(cmd);
 	free(bin);
 	scratch_free(&s);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "tsupport.h"
 #include "tsupport_fs.h"
 #include "tsupport_run.h"
 
@@ -21,8 +22,8 @@ static char *fixture(const char *name)
 static void vmcheck(struct tsupport_out *o, const char *const *env, const char *a0, const char *a1, const char *a2,
 		    const char *a3, const char *a4)
 {
-	const char *argv[8] = { tsupport_bin(), "vmcheck", a0, a1, a2, a3, a4, NULL };
-	cr_assert_eq(tsupport_run(o, argv, env, NULL), 0, "cannot run %s", tsupport_bin());
+	const char *argv[8] = { ts_bin(), "vmcheck", a0, a1, a2, a3, a4, NULL };
+	cr_assert_eq(tsupport_run(o, argv, env, NULL), 0, "cannot run %s", ts_bin());
 }
 
 /* The schema check: Python's json parses it, and it validates against docs/schemas/vmcheck.schema.json. */
@@ -184,7 +185,7 @@ Test(vmcheck_cli, fix_dry_run_then_fix)
 	struct tsupport_out o;
 
 	/* --dry-run: reports the changes, writes nothing, exits 1 (still vmnet on disk). */
-	const char *argv[] = { tsupport_bin(), "vmcheck", "--fix", "--dry-run", "--json", "--state-dir", state, vms, NULL };
+	const char *argv[] = { ts_bin(), "vmcheck", "--fix", "--dry-run", "--json", "--state-dir", state, vms, NULL };
 	cr_assert_eq(tsupport_run(&o, argv, NULL, NULL), 0);
 	cr_expect_eq(o.status, 1, "%s", o.err);
 	expect_valid_json(o.out);
@@ -200,7 +201,7 @@ Test(vmcheck_cli, fix_dry_run_then_fix)
 	cr_expect_neq(stat(state, &st), 0);
 
 	/* --fix: every VM ok afterwards, exit 0, one backup per fixed VM. */
-	const char *argv2[] = { tsupport_bin(), "vmcheck", "--fix", "--force", "--json", "--state-dir", state, vms, NULL };
+	const char *argv2[] = { ts_bin(), "vmcheck", "--fix", "--force", "--json", "--state-dir", state, vms, NULL };
 	cr_assert_eq(tsupport_run(&o, argv2, NULL, NULL), 0);
 	cr_expect_eq(o.status, 0, "%s", o.err);
 	expect_valid_json(o.out);

@@ -16,7 +16,6 @@
 #include "cs_hash.h"
 #include "tsupport.h"
 #include "tsupport_fs.h"
-#include "tsupport_run.h"
 #include "ut_bytes.h"
 
 static void stamp_of(const char *path, char *out, size_t n)
@@ -144,19 +143,4 @@ int tdemo_tree_hash(const char *dir, char out[65])
 	if (!rc)
 		ut_hex(out, md, 32);
 	return rc;
-}
-
-int tdemo_sh(const char *cmdline, char **out, char **err)
-{
-	struct tsupport_out o;
-	const char *argv[] = { "/bin/sh", "-c", cmdline, NULL };
-	if (tsupport_run(&o, argv, NULL, NULL) != 0)
-		return -1;
-	if (out)
-		*out = o.out, o.out = NULL;
-	if (err)
-		*err = o.err, o.err = NULL;
-	int st = o.status;
-	tsupport_out_release(&o);
-	return st;
 }

@@ -20,7 +20,4 @@ char *tdemo_copy(const char *dir);
 /* SHA-256 over every path, kind, mode, symlink target and file content under dir (lowercase hex, 65 bytes). */
 int tdemo_tree_hash(const char *dir, char out[65]);
 
-/* Runs `sh -c cmdline`; returns the exit status (128 + signal when killed), output discarded unless out/err. */
-int tdemo_sh(const char *cmdline, char **out, char **err);
-
 #endif

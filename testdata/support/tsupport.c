@@ -1,20 +1,17 @@
-/* tsupport.c - test helpers: paths, temp dirs, running commands, file comparison. */
+/* tsupport.c - test helpers: paths, temp dirs, running commands, file comparison (the ts_* names over tsupport_fs/run). */
 #define _GNU_SOURCE
 #include "tsupport.h"
 
-#include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <openssl/evp.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
+#include "tsupport_fs.h"
+#include "tsupport_run.h"
 
 static const char *env_or(const char *name, const char *def)
 {
@@ -38,8 +35,9 @@ static const char *join(const char *dir, const char *rel)
 
 const char *ts_fixture(const char *name) { return join(env_or("UTMPATCH_FIXTURES", "build/fixtures"), name); }
 const char *ts_corpus(const char *rel) { return join(env_or("UTMPATCH_CORPUS", "../shared/corpus"), rel); }
-const char *ts_root(const char *rel) { return join(env_or("UTMPATCH_ROOT", "."), rel); }
+const char *ts_root(const char *rel) { return join(tsupport_root(), rel); }
 const char *ts_bin(void) { return env_or("UTMPATCH_BIN", "build/utmpatch"); }
+const char *tsupport_root(void) { return env_or("UTMPATCH_ROOT", "."); }
 
 char *ts_tmpdir(void)
 {
@@ -49,76 +47,27 @@ char *ts_tmpdir(void)
 	return t;
 }
 
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
 void ts_rmtree(const char *dir)
 {
 	if (dir)
-		nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		tsupport_rmtree(dir);
 }
 
 char *ts_path(const char *dir, const char *name) { return (char *)join(dir, name); }
 
-static char *slurp_fd(int fd)
-{
-	size_t cap = 4096, len = 0;
-	char *b = malloc(cap);
-	for (;;) {
-		if (len + 1 >= cap)
-			b = realloc(b, cap *= 2);
-		ssize_t n = read(fd, b + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	b[len] = '\0';
-	return b;
-}
-
 int ts_run(char *const argv[], char **out, char **err)
 {
-	char tout[] = "/tmp/ts-out-XXXXXX", terr[] = "/tmp/ts-err-XXXXXX";
-	int fo = mkstemp(tout), fe = mkstemp(terr);
-	if (fo < 0 || fe < 0)
-		return -1;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fo, 1);
-	posix_spawn_file_actions_adddup2(&fa, fe, 2);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	pid_t pid;
-	int rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	int status = 0;
-	if (rc == 0)
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	lseek(fo, 0, SEEK_SET);
-	lseek(fe, 0, SEEK_SET);
-	char *o = slurp_fd(fo), *e = slurp_fd(fe);
-	close(fo);
-	close(fe);
-	unlink(tout);
-	unlink(terr);
-	if (out)
-		*out = o;
-	else
-		free(o);
-	if (err)
-		*err = e;
-	else
-		free(e);
+	struct tsupport_out o;
+	int rc = tsupport_run(&o, (const char *const *)argv, NULL, NULL);
 	if (rc != 0)
-		return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		o.out = strdup(""), o.err = strdup("");
+	if (out)
+		*out = o.out, o.out = NULL;
+	if (err)
+		*err = o.err, o.err = NULL;
+	int st = o.status;
+	tsupport_out_release(&o);
+	return rc != 0 ? -1 : st;
 }
 
 int ts_sh(const char *cmdline, char **out, char **err)
@@ -129,23 +78,12 @@ int ts_sh(const char *cmdline, char **out, char **err)
 
 uint8_t *ts_read(const char *path, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	uint8_t *p;
+	size_t n;
+	if (tsupport_read(path, &p, &n) != 0)
 		return NULL;
-	fseek(f, 0, SEEK_END);
-	long n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	uint8_t *p = malloc((size_t)n + 1);
-	if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-		free(p);
-		p = NULL;
-	}
-	fclose(f);
-	if (p) {
-		p[n] = 0;
-		if (len)
-			*len = (size_t)n;
-	}
+	if (len)
+		*len = n;
 	return p;
 }
 

@@ -39,6 +39,39 @@ char *tsupport_tmpdir(const char *tag)
 	return tmpl;
 }
 
+/* fn(dir/name, name, ctx) for every entry of dir but . and ..: the OR of the results (0 or -1); -1 when dir cannot be read. */
+static int each_entry(const char *dir, int (*fn)(const char *path, const char *name, void *ctx), void *ctx)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return -1;
+	int rc = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char *p = tsupport_printf("%s/%s", dir, de->d_name);
+		rc |= fn(p, de->d_name, ctx);
+		free(p);
+	}
+	closedir(d);
+	return rc;
+}
+
+static int rm_entry(const char *path, const char *name, void *ctx)
+{
+	(void)name, (void)ctx;
+	return tsupport_rmtree(path);
+}
+
+static int copy_entry(const char *path, const char *name, void *dst)
+{
+	char *t = tsupport_printf("%s/%s", (const char *)dst, name);
+	int rc = tsupport_copytree(path, t);
+	free(t);
+	return rc;
+}
+
 int tsupport_rmtree(const char *path)
 {
 	struct stat st;
@@ -47,19 +80,7 @@ int tsupport_rmtree(const char *path)
 	if (!S_ISDIR(st.st_mode))
 		return unlink(path);
 	chmod(path, 0700);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char *p = tsupport_printf("%s/%s", path, de->d_name);
-		rc |= tsupport_rmtree(p);
-		free(p);
-	}
-	closedir(d);
+	int rc = each_entry(path, rm_entry, NULL); /* the entries first, then the directory */
 	return rc | rmdir(path);
 }
 
@@ -130,20 +151,5 @@ int tsupport_copytree(const char *src, const char *dst)
 	}
 	if (!S_ISDIR(st.st_mode) || mkdir(dst, 0755) != 0)
 		return -1;
-	DIR *d = opendir(src);
-	if (!d)
-		return -1;
-	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		char *s = tsupport_printf("%s/%s", src, de->d_name);
-		char *t = tsupport_printf("%s/%s", dst, de->d_name);
-		rc |= tsupport_copytree(s, t);
-		free(s);
-		free(t);
-	}
-	closedir(d);
-	return rc;
+	return each_entry(src, copy_entry, (void *)dst);
 }

@@ -14,18 +14,6 @@
 
 extern char **environ;
 
-const char *tsupport_bin(void)
-{
-	const char *b = getenv("UTMPATCH_BIN");
-	return b && *b ? b : "build/utmpatch";
-}
-
-const char *tsupport_root(void)
-{
-	const char *r = getenv("UTMPATCH_ROOT");
-	return r && *r ? r : ".";
-}
-
 /* environ with env applied; the strings are borrowed. */
 static char **make_env(const char *const *env)
 {

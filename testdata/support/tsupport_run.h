@@ -3,7 +3,7 @@
  * stdout, stderr and exit status.  Test helper; not part of the library.
  *
  *   struct tsupport_out o;
- *   const char *argv[] = { tsupport_bin(), "vmcheck", "--json", path, NULL };
+ *   const char *argv[] = { ts_bin(), "vmcheck", "--json", path, NULL };
  *   cr_assert_eq(tsupport_run(&o, argv, NULL, NULL), 0);
  *   cr_assert_eq(o.status, 1);
  *   tsupport_out_release(&o);
@@ -31,9 +31,7 @@ struct tsupport_out {
 int tsupport_run(struct tsupport_out *o, const char *const *argv, const char *const *env, const char *stdin_data);
 void tsupport_out_release(struct tsupport_out *o);
 
-/* $UTMPATCH_BIN, else "build/utmpatch". */
-const char *tsupport_bin(void);
-/* $UTMPATCH_ROOT, else ".". */
+/* $UTMPATCH_ROOT, else "." (tsupport.c; ts_root(rel) joins a path to it).  The program is ts_bin(). */
 const char *tsupport_root(void);
 
 #endif
