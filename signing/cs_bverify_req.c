@@ -159,8 +159,6 @@ static verdict match_values(struct interp *in, const struct match *m, const char
 	to_cstr(want, sizeof(want), m->value ? m->value : (const uint8_t *)"", m->n);
 	if (!n)
 		note_false(in, "%s is absent", what);
-	else if (m->op == matchExists)
-		note_false(in, "%s is absent", what);
 	else
 		note_false(in, "%s is '%s', not %s \"%s\"", what, vals[0], match_word(m->op), want);
 	return CS_REQ_FALSE;
