@@ -128,7 +128,6 @@ long bv_component_add(struct bv_ctx *x, const char *path, const char *rel, enum 
 		if (!w)
 			return ut_fail(UT_ENOMEM, "out of memory");
 		x->c = w;
-		x->ccap = cap;
 	}
 	struct cs_bverify_component *c = &r->v[r->n];
 	struct bv_comp *bc = &x->c[r->n];
@@ -227,7 +226,6 @@ static int plan_bundle(struct bv_ctx *x, size_t i)
 	free(bc->base_rel);
 	if (!(bc->base_rel = t))
 		return ut_fail(UT_ENOMEM, "out of memory");
-	bc->info_plist = b->info;
 	int rc = 0;
 	if (b->has_info && (rc = ut_file_read(b->info_path, UT_MAX_PLIST_SIZE, &bc->info, &bc->info_len)) != 0) {
 		if (rc == UT_ENOMEM)

@@ -34,7 +34,6 @@ void bv_hash_run(struct bv_ctx *x, size_t k)
 	struct ut_src src;
 	int rc = ut_src_open(&src, h->abs);
 	if (!rc) {
-		h->size = src.size;
 		rc = cs_hash_src(&src, 0, src.size, types, n, out);
 		ut_src_release(&src);
 	}
@@ -78,7 +77,6 @@ static int slice_extras(struct bv_slice_x *sx, const struct mo_file *f, const st
 		ut_err_clear();
 		return 0;
 	}
-	sx->has_cd = 1;
 	sx->platform = cs_embedded_best(&e)->cd.platform;
 	int rc = copy_dr(sx, &e.requirements);
 	if (!rc && vs->cms_verified && e.cms.len && vs->cms.chain.n) {
@@ -170,8 +168,9 @@ static int bound_unchecked(const struct cs_verify_result *r, unsigned slot)
 	return 0;
 }
 
+/* What a requirement is evaluated against: slice s of component bc (its Info.plist when it is a bundle). */
 static void code_of(struct cs_req_code *rc, const struct cs_verify_slice *s, const struct bv_slice_x *sx,
-		    plist_t info)
+		    const struct bv_comp *bc)
 {
 	memset(rc, 0, sizeof(*rc));
 	rc->identifier = s->identifier;
@@ -179,7 +178,7 @@ static void code_of(struct cs_req_code *rc, const struct cs_verify_slice *s, con
 	rc->platform = sx ? sx->platform : 0;
 	rc->chain = s->cms_verified ? &s->cms.chain : NULL;
 	rc->certx = sx && rc->chain ? sx->certx : NULL;
-	rc->info = info;
+	rc->info = bc->b ? bc->b->info : NULL;
 }
 
 static int designated(struct bv_ctx *x, size_t i)
@@ -192,7 +191,7 @@ static int designated(struct bv_ctx *x, size_t i)
 		if (!s->valid || !bc->sx[k].dr)
 			continue;
 		struct cs_req_code code;
-		code_of(&code, s, &bc->sx[k], bc->info_plist);
+		code_of(&code, s, &bc->sx[k], bc);
 		enum cs_req_verdict v;
 		char why[512];
 		if (cs_req_eval(&v, bc->sx[k].dr, bc->sx[k].dr_len, &code, why, sizeof(why)) != 0) {
@@ -261,7 +260,7 @@ int bv_nested_judge(struct bv_ctx *x, size_t parent, const struct bv_nested *n)
 	for (unsigned k = 0; k < c->sig.nslices && !rc; k++) {
 		const struct cs_verify_slice *s = &c->sig.slices[k];
 		struct cs_req_code code;
-		code_of(&code, s, k < cc->nsx ? &cc->sx[k] : NULL, cc->info_plist);
+		code_of(&code, s, k < cc->nsx ? &cc->sx[k] : NULL, cc);
 		enum cs_req_verdict v;
 		char why[512];
 		if (cs_req_eval(&v, req.p, req.len, &code, why, sizeof(why)) != 0) {

@@ -2,7 +2,6 @@
 #ifndef CS_BVERIFY_PRIV_H
 #define CS_BVERIFY_PRIV_H
 
-#include <plist/plist.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,7 +23,6 @@ struct bv_slice_x {
 	size_t dr_len;
 	struct cs_certx *certx;     /* chain.n entries (malloc'd), NULL when unknown */
 	int platform;               /* best CodeDirectory's platform byte */
-	int has_cd;
 };
 
 /* Per-component planning and job state, parallel to cs_bverify_result.v. */
@@ -38,7 +36,6 @@ struct bv_comp {
 	size_t info_len, res_len;
 	struct bv_nested *nested;
 	size_t nnested, nested_cap;
-	plist_t info_plist;         /* parsed Info.plist, borrowed from b */
 	/* code job */
 	char *code_path;            /* NULL: no code to verify */
 	uint64_t code_size;
@@ -65,8 +62,7 @@ struct bv_ctx {
 	const struct cs_bverify_opts *o;
 	struct cs_bverify_result *r;
 	const char *root;           /* the top bundle's path */
-	struct bv_comp *c;          /* r->n entries */
-	size_t ccap;
+	struct bv_comp *c;          /* r->n entries (capacity r->cap) */
 	struct bv_hash *h;
 	size_t nh, hcap;
 	unsigned nthreads;

@@ -238,13 +238,9 @@ static int is_file_problem(enum cs_bverify_problem p)
 /* Sorts the file findings of a component by path, after a headline "a sealed resource is missing or invalid". */
 static int headline(struct cs_bverify_component *c)
 {
-	size_t nf = 0, first = c->nreasons;
+	size_t nf = 0;
 	for (size_t k = 0; k < c->nreasons; k++)
-		if (is_file_problem(c->reasons[k].problem)) {
-			nf++;
-			if (first == c->nreasons)
-				first = k;
-		}
+		nf += is_file_problem(c->reasons[k].problem);
 	if (!nf)
 		return 0;
 	/* Move file findings to the end, keep the others' order. */
