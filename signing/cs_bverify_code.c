@@ -93,36 +93,30 @@ static int slice_extras(struct bv_slice_x *sx, const struct mo_file *f, const st
 	return rc;
 }
 
-static int code_run(struct bv_ctx *x, size_t i, unsigned nthreads, const struct ut_src *src, struct mo_file **f)
+static int code_run(struct bv_ctx *x, size_t i, unsigned nthreads, const struct mo_file *f)
 {
 	struct bv_comp *bc = &x->c[i];
 	struct cs_bverify_component *c = &x->r->v[i];
-	int rc = mo_file_parse(src, f);
-	if (rc)
-		return rc;
+	int rc;
 	struct cs_verify_opts vo = { .trust = x->o->trust, .flags = x->o->verify_flags, .nthreads = nthreads };
 	vo.info_plist = ut_span_make(bc->info, bc->info_len);
 	vo.resources = ut_span_make(bc->res, bc->res_len);
-	if (!bc->info)
-		vo.info_plist.p = NULL;
-	if (!bc->res)
-		vo.resources.p = NULL;
-	if ((rc = cs_verify_file(&c->sig, *f, &vo)) != 0)
+	if ((rc = cs_verify_file(&c->sig, f, &vo)) != 0)
 		return rc;
 	c->checked = 1;
-	cs_audit_format(*f, c->format, sizeof(c->format));
+	cs_audit_format(f, c->format, sizeof(c->format));
 	bc->sx = calloc(c->sig.nslices ? c->sig.nslices : 1, sizeof(*bc->sx));
 	if (!bc->sx)
 		return ut_fail(UT_ENOMEM, "out of memory");
 	bc->nsx = c->sig.nslices;
 	for (unsigned k = 0; k < c->sig.nslices && !rc; k++)
-		rc = slice_extras(&bc->sx[k], *f, &(*f)->slices[k], &c->sig.slices[k]);
+		rc = slice_extras(&bc->sx[k], f, &f->slices[k], &c->sig.slices[k]);
 	if (!rc && (x->o->flags & CS_BVERIFY_AUDIT)) {
 		c->audit = calloc(c->sig.nslices ? c->sig.nslices : 1, sizeof(*c->audit));
 		if (!c->audit)
 			return ut_fail(UT_ENOMEM, "out of memory");
 		for (unsigned k = 0; k < c->sig.nslices && !rc; k++)
-			rc = cs_audit_slice(&c->audit[k], *f, &(*f)->slices[k], &c->sig.slices[k], vo.info_plist);
+			rc = cs_audit_slice(&c->audit[k], f, &f->slices[k], &c->sig.slices[k], vo.info_plist);
 	}
 	return rc;
 }
@@ -131,12 +125,10 @@ void bv_code_run(struct bv_ctx *x, size_t i, unsigned nthreads)
 {
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	int rc = ut_src_open(&src, x->c[i].code_path);
+	int rc = mo_file_open(x->c[i].code_path, &src, &f);
 	if (!rc) {
-		x->c[i].code_size = src.size;
-		rc = code_run(x, i, nthreads, &src, &f);
-		mo_file_free(f);
-		ut_src_release(&src);
+		rc = code_run(x, i, nthreads, f);
+		mo_file_close(&src, f);
 	}
 	if (rc) {
 		x->c[i].code_rc = rc;

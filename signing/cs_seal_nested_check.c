@@ -126,13 +126,8 @@ static int check_signature(const char *exec, const struct cs_bundle *b, const ch
 	}
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	if (ut_src_open(&src, exec) != 0) {
+	if (mo_file_open(exec, &src, &f) != 0) {
 		rc = add(rep, prefix, ut_errmsg());
-		goto out;
-	}
-	if (mo_file_parse(&src, &f) != 0) {
-		rc = add(rep, prefix, ut_errmsg());
-		ut_src_release(&src);
 		goto out;
 	}
 	struct cs_verify_result r;
@@ -156,8 +151,7 @@ static int check_signature(const char *exec, const struct cs_bundle *b, const ch
 		}
 		cs_verify_result_release(&r);
 	}
-	mo_file_free(f);
-	ut_src_release(&src);
+	mo_file_close(&src, f);
 out:
 	free(info);
 	free(res);
