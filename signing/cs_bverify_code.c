@@ -12,6 +12,7 @@
 #include "cs_embedded.h"
 #include "cs_hash.h"
 #include "cs_req.h"
+#include "cs_seal_priv.h"
 #include "mo_file.h"
 #include "ut_buf.h"
 #include "ut_err.h"
@@ -26,17 +27,9 @@ static char *dup_msg(void)
 void bv_hash_run(struct bv_ctx *x, size_t k)
 {
 	struct bv_hash *h = &x->h[k];
-	unsigned types[4], n = 0;
-	for (unsigned t = 1; t < CS_SEAL_HASH_SLOTS; t++)
-		if (h->e->hash_mask & (1u << t))
-			types[n++] = t;
+	unsigned types[4], n = cs_seal_entry_types(h->e, types);
 	uint8_t out[4][CS_HASH_MAX_SIZE];
-	struct ut_src src;
-	int rc = ut_src_open(&src, h->abs);
-	if (!rc) {
-		rc = cs_hash_src(&src, 0, src.size, types, n, out);
-		ut_src_release(&src);
-	}
+	int rc = cs_seal_hash_file(h->abs, types, n, out);
 	if (rc) {
 		h->rc = rc;
 		h->msg = dup_msg();

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs_hash.h"
 #include "cs_seal_priv.h"
+#include "ut_file.h"
 
 void cs_seal_init(struct cs_seal *s)
 {
@@ -185,6 +187,26 @@ const char *cs_seal_hash_key(unsigned type)
 	case CS_HASHTYPE_SHA384: return "hash4";
 	}
 	return NULL;
+}
+
+unsigned cs_seal_entry_types(const struct cs_seal_entry *e, unsigned types[4])
+{
+	unsigned n = 0;
+	for (unsigned t = 1; t < CS_SEAL_HASH_SLOTS; t++)
+		if (e->hash_mask & (1u << t))
+			types[n++] = t;
+	return n;
+}
+
+int cs_seal_hash_file(const char *path, const unsigned *types, unsigned n, uint8_t (*out)[CS_HASH_MAX_SIZE])
+{
+	struct ut_src src;
+	int rc = ut_src_open(&src, path);
+	if (rc)
+		return rc;
+	rc = cs_hash_src(&src, 0, src.size, types, n, out);
+	ut_src_release(&src);
+	return rc;
 }
 
 char *cs_seal_base_prefix(const char *prefix, const char *base_rel)

@@ -8,7 +8,6 @@
 #include "cs_hash.h"
 #include "cs_seal_priv.h"
 #include "ut_err.h"
-#include "ut_file.h"
 
 struct verify {
 	const struct cs_seal_files *table;
@@ -63,17 +62,9 @@ static int compare_hashes(struct verify *v, const char *abs, const char *rel, co
 		free(path);
 		return rc;
 	}
-	unsigned types[4], n = 0;
-	for (unsigned t = 1; t < CS_SEAL_HASH_SLOTS; t++)
-		if (e->hash_mask & (1u << t))
-			types[n++] = t;
+	unsigned types[4], n = cs_seal_entry_types(e, types);
 	uint8_t out[4][CS_HASH_MAX_SIZE];
-	struct ut_src src;
-	int rc = ut_src_open(&src, abs);
-	if (rc)
-		return rc;
-	rc = cs_hash_src(&src, 0, src.size, types, n, out);
-	ut_src_release(&src);
+	int rc = cs_seal_hash_file(abs, types, n, out);
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < n; i++)
