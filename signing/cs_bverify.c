@@ -66,20 +66,6 @@ const struct cs_bverify_reason *cs_bverify_first_failure(const struct cs_bverify
 	return NULL;
 }
 
-char *bv_cat(const char *a, const char *b) { return bv_cat3(a, b, ""); }
-
-char *bv_cat3(const char *a, const char *b, const char *c)
-{
-	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-	char *s = malloc(la + lb + lc + 1);
-	if (!s)
-		return NULL;
-	memcpy(s, a, la);
-	memcpy(s + la, b, lb);
-	memcpy(s + la + lb, c, lc + 1);
-	return s;
-}
-
 int bv_reason_add(struct cs_bverify_component *c, enum cs_bverify_problem p, const char *text, const char *path,
 		  const char *fmt, ...)
 {
@@ -165,7 +151,7 @@ static int is_regular(const char *path)
 static int add_versions(struct bv_ctx *x, size_t i)
 {
 	const struct cs_bundle *b = x->c[i].b;
-	char *dir = bv_cat(x->r->v[i].path, "/Versions");
+	char *dir = cs_seal_prefixed(x->r->v[i].path, "/Versions");
 	if (!dir)
 		return ut_fail(UT_ENOMEM, "out of memory");
 	DIR *d = opendir(dir);
@@ -179,7 +165,7 @@ static int add_versions(struct bv_ctx *x, size_t i)
 	for (struct dirent *e; !rc && (e = readdir(d)) != NULL;) {
 		if (e->d_name[0] == '.' || strcmp(e->d_name, "Current") == 0 || strcmp(e->d_name, b->version) == 0)
 			continue;
-		char *p = bv_cat3(dir, "/", e->d_name);
+		char *p = cs_seal_cat3(dir, "/", e->d_name);
 		struct stat st;
 		int isdir = p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
 		free(p);
@@ -196,8 +182,8 @@ static int add_versions(struct bv_ctx *x, size_t i)
 	}
 	closedir(d);
 	for (size_t k = 0; k < n; k++) {
-		char *path = bv_cat3(dir, "/", names[k]);
-		char *rel = bv_cat3(x->r->v[i].rel, x->r->v[i].rel[0] ? "/Versions/" : "Versions/", names[k]);
+		char *path = cs_seal_cat3(dir, "/", names[k]);
+		char *rel = cs_seal_cat3(x->r->v[i].rel, x->r->v[i].rel[0] ? "/Versions/" : "Versions/", names[k]);
 		long j = rc || !path || !rel ? (rc ? rc : ut_fail(UT_ENOMEM, "out of memory"))
 					 : bv_component_add(x, path, rel, CS_BV_ROLE_VERSION, 1, (long)i, NULL);
 		if (j < 0 && !rc)
@@ -221,8 +207,8 @@ static int plan_bundle(struct bv_ctx *x, size_t i)
 	}
 	const struct cs_bundle *b = bc->b;
 	c->kind = b->kind;
-	bc->base_rel = bv_cat3(c->rel, c->rel[0] && b->base_rel[0] ? "/" : "", b->base_rel);
-	char *t = bc->base_rel ? bv_cat(bc->base_rel, bc->base_rel[0] ? "/" : "") : NULL;
+	bc->base_rel = cs_seal_cat3(c->rel, c->rel[0] && b->base_rel[0] ? "/" : "", b->base_rel);
+	char *t = bc->base_rel ? cs_seal_prefixed(bc->base_rel, bc->base_rel[0] ? "/" : "") : NULL;
 	free(bc->base_rel);
 	if (!(bc->base_rel = t))
 		return ut_fail(UT_ENOMEM, "out of memory");
@@ -236,7 +222,7 @@ static int plan_bundle(struct bv_ctx *x, size_t i)
 		rc = bv_reason_add(c, CS_BV_UNREADABLE, "bundle has no main executable", NULL, "%s",
 				   "no CFBundleExecutable: bundles signed without code are not supported");
 	} else if (!rc) {
-		if (!(c->code_rel = bv_cat(bc->base_rel, b->exec_rel)))
+		if (!(c->code_rel = cs_seal_prefixed(bc->base_rel, b->exec_rel)))
 			return ut_fail(UT_ENOMEM, "out of memory");
 		if (is_regular(b->exec_path)) {
 			if (!(bc->code_path = strdup(b->exec_path)))
@@ -335,8 +321,8 @@ static int add_resources(struct bv_ctx *x, const char *dir, const char *rel, int
 	for (struct dirent *e; !rc && (e = readdir(d)) != NULL;) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		char *p = bv_cat3(dir, "/", e->d_name);
-		char *r = bv_cat3(rel, rel[0] ? "/" : "", e->d_name);
+		char *p = cs_seal_cat3(dir, "/", e->d_name);
+		char *r = cs_seal_cat3(rel, rel[0] ? "/" : "", e->d_name);
 		struct stat st;
 		if (!p || !r)
 			rc = ut_fail(UT_ENOMEM, "out of memory");

@@ -12,7 +12,6 @@
 #include "cs_embedded.h"
 #include "cs_hash.h"
 #include "cs_req.h"
-#include "cs_seal_priv.h"
 #include "mo_file.h"
 #include "ut_buf.h"
 #include "ut_err.h"

@@ -7,7 +7,7 @@
 
 #include "cs_bverify.h"
 #include "cs_bverify_req.h"
-#include "cs_seal.h"
+#include "cs_seal_priv.h"
 
 /* Nested code recorded in a seal. */
 struct bv_nested {
@@ -74,9 +74,6 @@ int bv_reason_add(struct cs_bverify_component *c, enum cs_bverify_problem p, con
 /* Appends a component (role, paths copied); returns its index or a negative code. */
 long bv_component_add(struct bv_ctx *x, const char *path, const char *rel, enum cs_bverify_role role, int is_bundle,
 		      long parent, const char *seal_key);
-/* a + b (either may be ""), malloc'd; NULL when out of memory. */
-char *bv_cat(const char *a, const char *b);
-char *bv_cat3(const char *a, const char *b, const char *c);
 
 /* ---- cs_bverify_seal.c ---- */
 /* Reads bundle component i's CodeResources (bytes and parsed); a bad one becomes a reason. */

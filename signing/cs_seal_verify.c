@@ -123,9 +123,7 @@ static int check_symlink(struct verify *v, const char *abs, const char *rel, con
 static int check_nested(struct verify *v, const char *abs, const char *rel, int is_bundle,
 			const struct cs_seal_entry *e)
 {
-	char *pre = cs_seal_prefixed(v->prefix, rel);
-	char *pre_slash = pre ? cs_seal_prefixed(pre, "/") : NULL;
-	free(pre);
+	char *pre_slash = cs_seal_cat3(v->prefix, rel, "/");
 	if (!pre_slash)
 		return ut_fail(UT_ENOMEM, "out of memory");
 	cs_seal_nested_check_fn fn = v->o->nested ? v->o->nested : cs_seal_nested_check_default;
