@@ -237,40 +237,26 @@ int cs_seal_verify_bundle_seal(const struct cs_bundle *b, const struct cs_seal_v
 	if (!local.stack_root)
 		local.stack_root = b->root;
 	char *pre = cs_seal_base_prefix(prefix, b->base_rel);
-	if (!pre)
-		return ut_fail(UT_ENOMEM, "out of memory");
-	int rc = 0;
-	if (local.strict)
+	char *path = pre ? cs_seal_prefixed(pre, b->seal_rel) : NULL; /* the seal, for findings */
+	int rc = path ? 0 : ut_fail(UT_ENOMEM, "out of memory");
+	if (!rc && local.strict)
 		rc = add_layout(b, prefix ? prefix : "", rep);
-	enum cs_ftype t = cs_ftype_of(b->seal_path);
-	if (!rc && t == CS_FT_NONE) {
-		char *path = cs_seal_prefixed(pre, b->seal_rel);
-		rc = path ? cs_seal_report_add(rep, CS_SEAL_NO_RESOURCES, path, "no sealed resources")
-			  : ut_fail(UT_ENOMEM, "out of memory");
-		free(path);
+	struct cs_seal seal;
+	char why[256];
+	if (!rc && cs_ftype_of(b->seal_path) == CS_FT_NONE) {
+		rc = cs_seal_report_add(rep, CS_SEAL_NO_RESOURCES, path, "no sealed resources");
+	} else if (!rc && cs_seal_read_file(&seal, b->seal_path) != 0) {
+		rc = cs_seal_report_add(rep, CS_SEAL_RESOURCE_DIR, path, "%s", ut_errmsg());
 	} else if (!rc) {
-		struct cs_seal seal;
-		int prc = cs_seal_read_file(&seal, b->seal_path);
-		if (prc) {
-			char *path = cs_seal_prefixed(pre, b->seal_rel);
-			rc = path ? cs_seal_report_add(rep, CS_SEAL_RESOURCE_DIR, path, "%s", ut_errmsg())
-				  : ut_fail(UT_ENOMEM, "out of memory");
-			free(path);
-		} else {
-			char why[256];
-			char *path = cs_seal_prefixed(pre, b->seal_rel);
-			if (!path)
-				rc = ut_fail(UT_ENOMEM, "out of memory");
-			else if (local.strict && !seal.has_files2)
-				rc = cs_seal_report_add(rep, CS_SEAL_WEAK_ENVELOPE, path, "version 1 seal only");
-			else if (local.strict && cs_rules_weak(&seal.rules2, 2, why, sizeof(why)))
-				rc = cs_seal_report_add(rep, CS_SEAL_WEAK_RULES, path, "%s", why);
-			free(path);
-			if (!rc)
-				rc = cs_seal_verify(&seal, b->base, b->exec_rel, &local, pre, rep);
-			cs_seal_release(&seal);
-		}
+		if (local.strict && !seal.has_files2)
+			rc = cs_seal_report_add(rep, CS_SEAL_WEAK_ENVELOPE, path, "version 1 seal only");
+		else if (local.strict && cs_rules_weak(&seal.rules2, 2, why, sizeof(why)))
+			rc = cs_seal_report_add(rep, CS_SEAL_WEAK_RULES, path, "%s", why);
+		if (!rc)
+			rc = cs_seal_verify(&seal, b->base, b->exec_rel, &local, pre, rep);
+		cs_seal_release(&seal);
 	}
+	free(path);
 	free(pre);
 	return rc;
 }
