@@ -10,7 +10,6 @@
 
 struct build {
 	struct cs_seal *seal;
-	const struct cs_seal_opts *o;
 	unsigned types[4];
 	unsigned ntypes;
 	cs_seal_nested_fn nested;
@@ -135,7 +134,7 @@ int cs_seal_build(struct cs_seal *out, const char *base, const char *resources, 
 	cs_seal_init(out);
 	if (!o)
 		o = &none;
-	struct build b = { .seal = out, .o = o, .nested = o->nested, .nested_ctx = o->nested_ctx };
+	struct build b = { .seal = out, .nested = o->nested, .nested_ctx = o->nested_ctx };
 	if (!b.nested) {
 		b.nested = cs_seal_nested_from_disk;
 		b.nested_ctx = (void *)o->host_arch;
