@@ -64,7 +64,6 @@ static int report_add(struct cs_bsign_report *r, const struct cs_component *c, s
 		return ut_fail(UT_ENOMEM, "out of memory");
 	}
 	it->is_bundle = c->is_bundle;
-	it->nested = c->nested;
 	r->n++;
 	*out = it;
 	return 0;
