@@ -30,6 +30,14 @@ enum cs_ftype cs_ftype_of(const char *path)
 	return CS_FT_OTHER;
 }
 
+enum cs_ftype cs_ftype_in(const char *dir, const char *name)
+{
+	char *p = cs_path_join(dir, name);
+	enum cs_ftype t = p ? cs_ftype_of(p) : CS_FT_ERROR;
+	free(p);
+	return t;
+}
+
 char *cs_path_join(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
@@ -145,21 +153,8 @@ void cs_bundle_free(struct cs_bundle *b)
 	free(b);
 }
 
-static int is_dir(const char *dir, const char *rel)
-{
-	char *p = cs_path_join(dir, rel);
-	int r = p && cs_ftype_of(p) == CS_FT_DIR;
-	free(p);
-	return r;
-}
-
-static int is_file(const char *dir, const char *rel)
-{
-	char *p = cs_path_join(dir, rel);
-	int r = p && cs_ftype_of(p) == CS_FT_FILE;
-	free(p);
-	return r;
-}
+static int is_dir(const char *dir, const char *rel) { return cs_ftype_in(dir, rel) == CS_FT_DIR; }
+static int is_file(const char *dir, const char *rel) { return cs_ftype_in(dir, rel) == CS_FT_FILE; }
 
 int cs_bundle_looks_like(const char *path)
 {
