@@ -166,9 +166,9 @@ static int sign_bundle(struct bsign *s, const struct bsign_step *st, struct cs_b
 	int rc = cs_bundle_open(st->c->path, &b);
 	if (!rc && !b->exec_path)
 		rc = ut_fail(UT_EUNSUPPORTED, "bundle without a main executable (nothing to sign)");
-	struct cs_seal_opts so = { .nested = nested_seal, .nested_ctx = s, .host_arch = s->o->sign.host_arch };
-	if (!rc)
-		rc = cs_bsign_hash_types(b->exec_path, so.hash_types, &so.nhash);
+	/* The seal uses the CodeDirectories' digest set (SEC prepare -> buildResources), found at planning. */
+	struct cs_seal_opts so = { .hash_types = { st->hash_types[0], st->hash_types[1] }, .nhash = st->nhash,
+				   .nested = nested_seal, .nested_ctx = s, .host_arch = s->o->sign.host_arch };
 	if (!rc)
 		rc = cs_seal_build_bundle(&seal, b, &so);
 	if (!rc) {
