@@ -13,7 +13,6 @@
 #include "cs_seal.h"
 #include "ut_err.h"
 #include "ut_file.h"
-#include "ut_limits.h"
 
 /* The parent's seal asks for nested code at rel: what this run signed, else what is on disk. */
 static int nested_seal(void *ctx, const char *path, const char *rel, int is_bundle, uint8_t cdhash[CS_CDHASH_LEN],
@@ -158,8 +157,8 @@ static int sign_bundle(struct bsign *s, const struct bsign_step *st, struct cs_b
 {
 	struct cs_bundle *b = NULL;
 	struct cs_seal seal;
-	uint8_t *res = NULL, *info = NULL;
-	size_t res_len = 0, info_len = 0;
+	uint8_t *res = NULL;
+	size_t res_len = 0;
 	char *tmp = NULL;
 	int made = 0;
 	cs_seal_init(&seal);
@@ -175,15 +174,13 @@ static int sign_bundle(struct bsign *s, const struct bsign_step *st, struct cs_b
 		it->nseal = seal.files2.n;
 		rc = cs_seal_serialize(&seal, &res, &res_len);
 	}
-	if (!rc && b->has_info)
-		rc = ut_file_read(b->info_path, UT_MAX_PLIST_SIZE, &info, &info_len);
 	if (!rc)
 		rc = seal_dir(b, &made, &tmp);
 	if (!rc) {
 		struct cs_sign_opts o;
 		sign_opts(s, st, &o);
-		o.info_plist = info;
-		o.info_plist_len = info_len;
+		o.info_plist = b->info_data;
+		o.info_plist_len = b->info_len;
 		o.resources = res;
 		o.resources_len = res_len;
 		/* The destination's name, for a canonical identifier. */
@@ -205,7 +202,6 @@ static int sign_bundle(struct bsign *s, const struct bsign_step *st, struct cs_b
 	if (rc && tmp)
 		unlink(tmp);
 	free(tmp);
-	free(info);
 	free(res);
 	cs_seal_release(&seal);
 	cs_bundle_free(b);

@@ -14,6 +14,8 @@
 #include "cs_bundle_priv.h"
 #include "ut_bytes.h"
 #include "ut_err.h"
+#include "ut_file.h"
+#include "ut_limits.h"
 #include "ut_plist.h"
 
 enum cs_ftype cs_ftype_of(const char *path)
@@ -144,6 +146,7 @@ void cs_bundle_free(struct cs_bundle *b)
 	free(b->version);
 	free(b->info_rel);
 	free(b->info_path);
+	free(b->info_data);
 	if (b->info)
 		plist_free(b->info);
 	free(b->exec_rel);
@@ -293,7 +296,10 @@ static int read_info(struct cs_bundle *b)
 	if (t != CS_FT_FILE)
 		return ut_fail(UT_EMALFORMED, "'%s': Info.plist is not a regular file", b->info_path);
 	b->has_info = 1;
-	int rc = ut_plist_read_file(b->info_path, &b->info, NULL);
+	/* Read once: the parsed dictionary and the bytes a signature binds are the same file contents. */
+	int rc = ut_file_read(b->info_path, UT_MAX_PLIST_SIZE, &b->info_data, &b->info_len);
+	if (!rc)
+		rc = ut_plist_parse(b->info_data, b->info_len, b->info_path, &b->info, NULL);
 	if (rc)
 		return rc;
 	if (plist_get_node_type(b->info) != PLIST_DICT)

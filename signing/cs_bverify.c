@@ -15,8 +15,6 @@
 
 #include "cs_bverify_priv.h"
 #include "ut_err.h"
-#include "ut_file.h"
-#include "ut_limits.h"
 #include "ut_platform.h"
 
 #define MAX_REASONS 1000000
@@ -213,26 +211,18 @@ static int plan_bundle(struct bv_ctx *x, size_t i)
 	if (!(bc->base_rel = t))
 		return ut_fail(UT_ENOMEM, "out of memory");
 	int rc = 0;
-	if (b->has_info && (rc = ut_file_read(b->info_path, UT_MAX_PLIST_SIZE, &bc->info, &bc->info_len)) != 0) {
-		if (rc == UT_ENOMEM)
-			return rc;
-		rc = bv_reason_add(c, CS_BV_INFO_PLIST, NULL, NULL, "%s", ut_errmsg());
-	}
-	if (!rc && !b->exec_path) {
+	if (!b->exec_path)
 		rc = bv_reason_add(c, CS_BV_UNREADABLE, "bundle has no main executable", NULL, "%s",
 				   "no CFBundleExecutable: bundles signed without code are not supported");
-	} else if (!rc) {
-		if (!(c->code_rel = cs_seal_prefixed(bc->base_rel, b->exec_rel)))
-			return ut_fail(UT_ENOMEM, "out of memory");
-		if (is_regular(b->exec_path)) {
-			if (!(bc->code_path = strdup(b->exec_path)))
-				return ut_fail(UT_ENOMEM, "out of memory");
-			bc->code_size = file_size(b->exec_path);
-		} else {
-			rc = bv_reason_add(c, CS_BV_SIGNATURE, "code object is not signed at all", c->code_rel, "%s",
-					   "main executable missing or not a regular file");
-		}
-	}
+	else if (!(c->code_rel = cs_seal_prefixed(bc->base_rel, b->exec_rel)))
+		return ut_fail(UT_ENOMEM, "out of memory");
+	else if (!is_regular(b->exec_path))
+		rc = bv_reason_add(c, CS_BV_SIGNATURE, "code object is not signed at all", c->code_rel, "%s",
+				   "main executable missing or not a regular file");
+	else if (!(bc->code_path = strdup(b->exec_path)))
+		return ut_fail(UT_ENOMEM, "out of memory");
+	else
+		bc->code_size = file_size(b->exec_path);
 	unsigned fl = x->o->flags;
 	int compare = c->role == CS_BV_TOP || (fl & CS_BVERIFY_DEEP);
 	if (!rc)

@@ -91,7 +91,8 @@ static int code_run(struct bv_ctx *x, size_t i, unsigned nthreads, const struct 
 	struct cs_bverify_component *c = &x->r->v[i];
 	int rc;
 	struct cs_verify_opts vo = { .trust = x->o->trust, .flags = x->o->verify_flags, .nthreads = nthreads };
-	vo.info_plist = ut_span_make(bc->info, bc->info_len);
+	if (bc->b)
+		vo.info_plist = ut_span_make(bc->b->info_data, bc->b->info_len);
 	vo.resources = ut_span_make(bc->res, bc->res_len);
 	if ((rc = cs_verify_file(&c->sig, f, &vo)) != 0)
 		return rc;
@@ -213,7 +214,7 @@ int bv_code_judge(struct bv_ctx *x, size_t i)
 	}
 	if (!rc && c->is_bundle && bc->seal_state == 0 && bound_unchecked(&c->sig, 3))
 		rc = bv_reason_add(c, CS_BV_NO_RESOURCES, NULL, NULL, "%s is missing", bc->b->seal_rel);
-	if (!rc && c->is_bundle && !bc->info && bound_unchecked(&c->sig, 1))
+	if (!rc && c->is_bundle && !bc->b->info_data && bound_unchecked(&c->sig, 1))
 		rc = bv_reason_add(c, CS_BV_INFO_PLIST, NULL, NULL, "the signature binds an Info.plist; %s is missing",
 				   bc->b->info_rel);
 	if (!rc)
@@ -269,7 +270,6 @@ void bv_comp_release(struct bv_comp *c)
 	free(c->seal_key);
 	free(c->base_rel);
 	cs_seal_release(&c->seal);
-	free(c->info);
 	free(c->res);
 	for (size_t k = 0; k < c->nnested; k++)
 		free(c->nested[k].key);

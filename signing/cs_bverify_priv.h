@@ -32,8 +32,8 @@ struct bv_comp {
 	char *base_rel;             /* the resource base relative to the top root, with a trailing '/' ("" none) */
 	struct cs_seal seal;
 	int seal_state;             /* 0 none on disk, 1 read, -1 unreadable */
-	uint8_t *info, *res;        /* Info.plist / CodeResources bytes, NULL when absent */
-	size_t info_len, res_len;
+	uint8_t *res;               /* CodeResources bytes, NULL when absent (the Info.plist's are b->info_data) */
+	size_t res_len;
 	struct bv_nested *nested;
 	size_t nnested, nested_cap;
 	/* code job */

@@ -117,12 +117,12 @@ static int check_signature(const char *exec, const struct cs_bundle *b, const ch
 			   struct cs_seal_report *rep)
 {
 	struct cs_verify_opts vo = { 0 };
-	uint8_t *info = NULL, *res = NULL;
+	uint8_t *res = NULL;
 	int rc = 0;
-	if (b && ((rc = read_span(b->info_path, &vo.info_plist, &info)) != 0 ||
-		  (rc = read_span(b->seal_path, &vo.resources, &res)) != 0)) {
-		free(info);
-		return rc;
+	if (b) {
+		vo.info_plist = ut_span_make(b->info_data, b->info_len);
+		if ((rc = read_span(b->seal_path, &vo.resources, &res)) != 0)
+			return rc;
 	}
 	struct ut_src src;
 	struct mo_file *f = NULL;
@@ -153,7 +153,6 @@ static int check_signature(const char *exec, const struct cs_bundle *b, const ch
 	}
 	mo_file_close(&src, f);
 out:
-	free(info);
 	free(res);
 	return rc;
 }
