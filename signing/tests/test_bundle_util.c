@@ -174,11 +174,9 @@ int tb_plist_equal(plist_t a, plist_t b, char *why, size_t n)
 				snprintf(why, n, "key '%s' missing", key);
 				ok = 0;
 			} else if (!tb_plist_equal(va, vb, why, n)) {
-				size_t l = strlen(why);
 				char *inner = strdup(why);
 				snprintf(why, n, "'%s': %s", key, inner);
 				free(inner);
-				(void)l;
 				ok = 0;
 			}
 			free(key);
