@@ -62,8 +62,11 @@ static int check_opts(const struct cs_bsign_opts *o)
 	return 0;
 }
 
-/* A Mach-O file worth handing to the signer: a regular file that parses. */
-static int check_macho(const char *path)
+/*
+ * A Mach-O file worth handing to the signer: a regular file that parses.
+ * types / ntypes (may be NULL) receive the digest set codesign would use for it.
+ */
+static int check_macho(const char *path, unsigned types[2], unsigned *ntypes)
 {
 	enum cs_ftype t = cs_ftype_of(path);
 	if (t == CS_FT_NONE)
@@ -97,21 +100,24 @@ static int check_macho(const char *path)
 				rc = ut_fail(UT_EUNSUPPORTED,
 					     "slice %s: LC_DYLIB_CODE_SIGN_DRS (library requirements) is not supported", arch);
 	}
+	if (!rc && types)
+		*ntypes = cs_sign_hash_types(f, types);
 	if (opened)
 		mo_file_close(&src, f);
 	return rc && opened ? ut_ctx(rc, "'%s'", path) : rc;
 }
 
-static int check_component(const struct cs_component *c)
+static int check_component(struct bsign_step *st)
 {
+	const struct cs_component *c = st->c;
 	if (!c->is_bundle)
-		return check_macho(c->path);
+		return check_macho(c->path, NULL, NULL);
 	struct cs_bundle *b = NULL;
 	int rc = cs_bundle_open(c->path, &b);
 	if (!rc && !b->exec_path)
 		rc = ut_fail(UT_EUNSUPPORTED, "'%s': bundle without a main executable (nothing to sign)", c->path);
 	if (!rc)
-		rc = check_macho(b->exec_path);
+		rc = check_macho(b->exec_path, st->hash_types, &st->nhash);
 	cs_bundle_free(b);
 	return rc;
 }
@@ -170,7 +176,7 @@ static int plan(struct bsign *s, const char *path)
 			st->ent = o->sign.entitlements;
 			st->ent_len = o->sign.entitlements_len;
 		}
-		if ((rc = check_component(st->c)) != 0)
+		if ((rc = check_component(st)) != 0)
 			return rc;
 	}
 	for (size_t k = 0; k < o->nents; k++) {

@@ -94,7 +94,6 @@ struct cs_bsign_item {
 	char *path;                  /* as found (the bundle root given + rel) */
 	char *rel;                   /* relative to the signed bundle's root; "" for the top */
 	int is_bundle;
-	int nested;                  /* its parent's seal records it as nested code (cdhash + requirement) */
 	size_t nseal;                /* bundles: files2 entries written */
 	uint8_t cdhash[CS_CDHASH_LEN]; /* what a parent seal records: the host slice's best cdhash */
 	char *requirement;           /* and the designated requirement text */

@@ -13,6 +13,8 @@ struct bsign_step {
 	int ent_given;                 /* an entry of opts.ents names it (or the top's opts.sign.entitlements) */
 	const uint8_t *ent;            /* NULL with ent_given: sign without entitlements */
 	size_t ent_len;
+	unsigned hash_types[2];        /* bundles: the digest set of the main executable (cs_sign_hash_types) */
+	unsigned nhash;
 	long item;                     /* index in the report once signed, else -1 */
 };
 

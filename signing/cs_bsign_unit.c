@@ -13,7 +13,6 @@
 #include "cs_seal.h"
 #include "ut_err.h"
 #include "ut_file.h"
-#include "ut_limits.h"
 
 /* The parent's seal asks for nested code at rel: what this run signed, else what is on disk. */
 static int nested_seal(void *ctx, const char *path, const char *rel, int is_bundle, uint8_t cdhash[CS_CDHASH_LEN],
@@ -64,7 +63,6 @@ static int report_add(struct cs_bsign_report *r, const struct cs_component *c, s
 		return ut_fail(UT_ENOMEM, "out of memory");
 	}
 	it->is_bundle = c->is_bundle;
-	it->nested = c->nested;
 	r->n++;
 	*out = it;
 	return 0;
@@ -159,32 +157,30 @@ static int sign_bundle(struct bsign *s, const struct bsign_step *st, struct cs_b
 {
 	struct cs_bundle *b = NULL;
 	struct cs_seal seal;
-	uint8_t *res = NULL, *info = NULL;
-	size_t res_len = 0, info_len = 0;
+	uint8_t *res = NULL;
+	size_t res_len = 0;
 	char *tmp = NULL;
 	int made = 0;
 	cs_seal_init(&seal);
 	int rc = cs_bundle_open(st->c->path, &b);
 	if (!rc && !b->exec_path)
 		rc = ut_fail(UT_EUNSUPPORTED, "bundle without a main executable (nothing to sign)");
-	struct cs_seal_opts so = { .nested = nested_seal, .nested_ctx = s, .host_arch = s->o->sign.host_arch };
-	if (!rc)
-		rc = cs_bsign_hash_types(b->exec_path, so.hash_types, &so.nhash);
+	/* The seal uses the CodeDirectories' digest set (SEC prepare -> buildResources), found at planning. */
+	struct cs_seal_opts so = { .hash_types = { st->hash_types[0], st->hash_types[1] }, .nhash = st->nhash,
+				   .nested = nested_seal, .nested_ctx = s, .host_arch = s->o->sign.host_arch };
 	if (!rc)
 		rc = cs_seal_build_bundle(&seal, b, &so);
 	if (!rc) {
 		it->nseal = seal.files2.n;
 		rc = cs_seal_serialize(&seal, &res, &res_len);
 	}
-	if (!rc && b->has_info)
-		rc = ut_file_read(b->info_path, UT_MAX_PLIST_SIZE, &info, &info_len);
 	if (!rc)
 		rc = seal_dir(b, &made, &tmp);
 	if (!rc) {
 		struct cs_sign_opts o;
 		sign_opts(s, st, &o);
-		o.info_plist = info;
-		o.info_plist_len = info_len;
+		o.info_plist = b->info_data;
+		o.info_plist_len = b->info_len;
 		o.resources = res;
 		o.resources_len = res_len;
 		/* The destination's name, for a canonical identifier. */
@@ -206,7 +202,6 @@ static int sign_bundle(struct bsign *s, const struct bsign_step *st, struct cs_b
 	if (rc && tmp)
 		unlink(tmp);
 	free(tmp);
-	free(info);
 	free(res);
 	cs_seal_release(&seal);
 	cs_bundle_free(b);

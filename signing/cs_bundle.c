@@ -14,6 +14,8 @@
 #include "cs_bundle_priv.h"
 #include "ut_bytes.h"
 #include "ut_err.h"
+#include "ut_file.h"
+#include "ut_limits.h"
 #include "ut_plist.h"
 
 enum cs_ftype cs_ftype_of(const char *path)
@@ -28,6 +30,14 @@ enum cs_ftype cs_ftype_of(const char *path)
 	if (S_ISLNK(st.st_mode))
 		return CS_FT_LINK;
 	return CS_FT_OTHER;
+}
+
+enum cs_ftype cs_ftype_in(const char *dir, const char *name)
+{
+	char *p = cs_path_join(dir, name);
+	enum cs_ftype t = p ? cs_ftype_of(p) : CS_FT_ERROR;
+	free(p);
+	return t;
 }
 
 char *cs_path_join(const char *a, const char *b)
@@ -136,6 +146,7 @@ void cs_bundle_free(struct cs_bundle *b)
 	free(b->version);
 	free(b->info_rel);
 	free(b->info_path);
+	free(b->info_data);
 	if (b->info)
 		plist_free(b->info);
 	free(b->exec_rel);
@@ -145,21 +156,8 @@ void cs_bundle_free(struct cs_bundle *b)
 	free(b);
 }
 
-static int is_dir(const char *dir, const char *rel)
-{
-	char *p = cs_path_join(dir, rel);
-	int r = p && cs_ftype_of(p) == CS_FT_DIR;
-	free(p);
-	return r;
-}
-
-static int is_file(const char *dir, const char *rel)
-{
-	char *p = cs_path_join(dir, rel);
-	int r = p && cs_ftype_of(p) == CS_FT_FILE;
-	free(p);
-	return r;
-}
+static int is_dir(const char *dir, const char *rel) { return cs_ftype_in(dir, rel) == CS_FT_DIR; }
+static int is_file(const char *dir, const char *rel) { return cs_ftype_in(dir, rel) == CS_FT_FILE; }
 
 int cs_bundle_looks_like(const char *path)
 {
@@ -298,7 +296,10 @@ static int read_info(struct cs_bundle *b)
 	if (t != CS_FT_FILE)
 		return ut_fail(UT_EMALFORMED, "'%s': Info.plist is not a regular file", b->info_path);
 	b->has_info = 1;
-	int rc = ut_plist_read_file(b->info_path, &b->info, NULL);
+	/* Read once: the parsed dictionary and the bytes a signature binds are the same file contents. */
+	int rc = ut_file_read(b->info_path, UT_MAX_PLIST_SIZE, &b->info_data, &b->info_len);
+	if (!rc)
+		rc = ut_plist_parse(b->info_data, b->info_len, b->info_path, &b->info, NULL);
 	if (rc)
 		return rc;
 	if (plist_get_node_type(b->info) != PLIST_DICT)

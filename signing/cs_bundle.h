@@ -64,7 +64,9 @@ struct cs_bundle {
 	char *info_rel;          /* Info.plist relative to base: "Info.plist" or "Resources/Info.plist" */
 	char *info_path;         /* base + "/" + info_rel */
 	int has_info;            /* the Info.plist exists (regular file) */
-	plist_t info;            /* parsed Info.plist, or NULL */
+	uint8_t *info_data;      /* its bytes as read (what slot -1 binds), or NULL */
+	size_t info_len;
+	plist_t info;            /* parsed from info_data, or NULL */
 	const char *identifier;  /* CFBundleIdentifier (borrowed from info), or NULL */
 	const char *package_type;/* CFBundlePackageType, or NULL */
 	char *exec_rel;          /* main executable relative to base ("MacOS/UTM", "X"), or NULL when none declared */

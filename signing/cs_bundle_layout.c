@@ -32,7 +32,7 @@ static int issue(struct cs_layout_report *rep, const char *dir_rel, const char *
 		rep->v = v;
 		rep->cap = cap;
 	}
-	char *path = dir_rel[0] ? cs_path_join(dir_rel, name) : strdup(name);
+	char *path = cs_path_join(dir_rel, name);
 	char *w = strdup(what);
 	if (!path || !w) {
 		free(path);
@@ -45,14 +45,6 @@ static int issue(struct cs_layout_report *rep, const char *dir_rel, const char *
 	return 0;
 }
 
-static enum cs_ftype type_in(const char *dir, const char *name)
-{
-	char *p = cs_path_join(dir, name);
-	enum cs_ftype t = p ? cs_ftype_of(p) : CS_FT_ERROR;
-	free(p);
-	return t;
-}
-
 struct ctx {
 	const struct cs_bundle *b;
 	struct cs_layout_report *rep;
@@ -63,7 +55,7 @@ static int app_root_entry(void *c, const char *dir, const char *name)
 {
 	struct ctx *x = c;
 	static const char *const allowed[] = { ".DS_Store", ".LSOverride", "Icon\r", ".SoftwareDepot.tracking" };
-	if (strcmp(name, "Contents") == 0 && type_in(dir, name) == CS_FT_DIR)
+	if (strcmp(name, "Contents") == 0 && cs_ftype_in(dir, name) == CS_FT_DIR)
 		return 0;
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		if (strcmp(name, allowed[i]) == 0)
@@ -74,7 +66,7 @@ static int app_root_entry(void *c, const char *dir, const char *name)
 static int framework_root_entry(void *c, const char *dir, const char *name)
 {
 	struct ctx *x = c;
-	enum cs_ftype t = type_in(dir, name);
+	enum cs_ftype t = cs_ftype_in(dir, name);
 	if (strcmp(name, "Versions") == 0 && t == CS_FT_DIR)
 		return 0;
 	if (strcmp(name, ".DS_Store") == 0 && t == CS_FT_FILE)
@@ -98,7 +90,7 @@ static int framework_root_entry(void *c, const char *dir, const char *name)
 static int versions_entry(void *c, const char *dir, const char *name)
 {
 	struct ctx *x = c;
-	enum cs_ftype t = type_in(dir, name);
+	enum cs_ftype t = cs_ftype_in(dir, name);
 	if (strcmp(name, "Current") == 0 && t == CS_FT_LINK)
 		return 0; /* its target was checked when the bundle was opened */
 	if (strcmp(name, ".DS_Store") == 0 && t == CS_FT_FILE)
@@ -111,7 +103,7 @@ static int versions_entry(void *c, const char *dir, const char *name)
 static int codesig_entry(void *c, const char *dir, const char *name)
 {
 	struct ctx *x = c;
-	enum cs_ftype t = type_in(dir, name);
+	enum cs_ftype t = cs_ftype_in(dir, name);
 	if (strcmp(name, "CodeResources") == 0 && t == CS_FT_FILE)
 		return 0;
 	if (strcmp(name, "CodeSignature") == 0 && t == CS_FT_FILE) {
@@ -139,7 +131,7 @@ int cs_bundle_check_layout(const struct cs_bundle *b, struct cs_layout_report *r
 			free(v);
 		}
 	}
-	char *rel = cs_path_join3(b->base_rel, "_CodeSignature", "");
+	char *rel = cs_path_join(b->base_rel, "_CodeSignature");
 	char *dir = cs_path_join(b->base, "_CodeSignature");
 	if (!rc && (!rel || !dir))
 		rc = ut_fail(UT_ENOMEM, "out of memory");
@@ -152,7 +144,7 @@ int cs_bundle_check_layout(const struct cs_bundle *b, struct cs_layout_report *r
 	if (!rc && b->exec_path) {
 		enum cs_ftype t = cs_ftype_of(b->exec_path);
 		if (t != CS_FT_NONE && t != CS_FT_FILE) {
-			char *p = cs_path_join3(b->base_rel, b->exec_rel, "");
+			char *p = cs_path_join(b->base_rel, b->exec_rel);
 			rc = p ? issue(rep, "", p, "main executable is not a regular file")
 			       : ut_fail(UT_ENOMEM, "out of memory");
 			free(p);

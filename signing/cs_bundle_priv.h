@@ -15,6 +15,8 @@ enum cs_ftype {
 };
 
 enum cs_ftype cs_ftype_of(const char *path);
+/* The same for dir + "/" + name (CS_FT_ERROR when out of memory). */
+enum cs_ftype cs_ftype_in(const char *dir, const char *name);
 
 /* a + "/" + b (an empty part gives a copy of the other); NULL when out of memory. */
 char *cs_path_join(const char *a, const char *b);

@@ -55,7 +55,6 @@ struct child {
 };
 
 struct found {
-	const char *base;
 	struct child *v;
 	size_t n, cap;
 	char *skip;               /* rel of an embedded bundle whose contents belong to it */
@@ -131,7 +130,6 @@ static int find_children(const struct cs_bundle *b, struct found *f)
 	int rc = cs_rules_default_v2(&rules, b->resources);
 	if (!rc)
 		rc = cs_rules_add_exclusions(&rules, b->exec_rel);
-	f->base = b->base;
 	if (!rc)
 		rc = cs_seal_walk(b->base, &rules, on_item, f);
 	cs_rules_release(&rules);

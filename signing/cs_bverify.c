@@ -15,8 +15,6 @@
 
 #include "cs_bverify_priv.h"
 #include "ut_err.h"
-#include "ut_file.h"
-#include "ut_limits.h"
 #include "ut_platform.h"
 
 #define MAX_REASONS 1000000
@@ -64,20 +62,6 @@ const struct cs_bverify_reason *cs_bverify_first_failure(const struct cs_bverify
 		if (c->reasons[k].problem != CS_BV_NOTE)
 			return &c->reasons[k];
 	return NULL;
-}
-
-char *bv_cat(const char *a, const char *b) { return bv_cat3(a, b, ""); }
-
-char *bv_cat3(const char *a, const char *b, const char *c)
-{
-	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
-	char *s = malloc(la + lb + lc + 1);
-	if (!s)
-		return NULL;
-	memcpy(s, a, la);
-	memcpy(s + la, b, lb);
-	memcpy(s + la + lb, c, lc + 1);
-	return s;
 }
 
 int bv_reason_add(struct cs_bverify_component *c, enum cs_bverify_problem p, const char *text, const char *path,
@@ -128,7 +112,6 @@ long bv_component_add(struct bv_ctx *x, const char *path, const char *rel, enum 
 		if (!w)
 			return ut_fail(UT_ENOMEM, "out of memory");
 		x->c = w;
-		x->ccap = cap;
 	}
 	struct cs_bverify_component *c = &r->v[r->n];
 	struct bv_comp *bc = &x->c[r->n];
@@ -166,7 +149,7 @@ static int is_regular(const char *path)
 static int add_versions(struct bv_ctx *x, size_t i)
 {
 	const struct cs_bundle *b = x->c[i].b;
-	char *dir = bv_cat(x->r->v[i].path, "/Versions");
+	char *dir = cs_seal_prefixed(x->r->v[i].path, "/Versions");
 	if (!dir)
 		return ut_fail(UT_ENOMEM, "out of memory");
 	DIR *d = opendir(dir);
@@ -180,7 +163,7 @@ static int add_versions(struct bv_ctx *x, size_t i)
 	for (struct dirent *e; !rc && (e = readdir(d)) != NULL;) {
 		if (e->d_name[0] == '.' || strcmp(e->d_name, "Current") == 0 || strcmp(e->d_name, b->version) == 0)
 			continue;
-		char *p = bv_cat3(dir, "/", e->d_name);
+		char *p = cs_seal_cat3(dir, "/", e->d_name);
 		struct stat st;
 		int isdir = p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
 		free(p);
@@ -197,8 +180,8 @@ static int add_versions(struct bv_ctx *x, size_t i)
 	}
 	closedir(d);
 	for (size_t k = 0; k < n; k++) {
-		char *path = bv_cat3(dir, "/", names[k]);
-		char *rel = bv_cat3(x->r->v[i].rel, x->r->v[i].rel[0] ? "/Versions/" : "Versions/", names[k]);
+		char *path = cs_seal_cat3(dir, "/", names[k]);
+		char *rel = cs_seal_cat3(x->r->v[i].rel, x->r->v[i].rel[0] ? "/Versions/" : "Versions/", names[k]);
 		long j = rc || !path || !rel ? (rc ? rc : ut_fail(UT_ENOMEM, "out of memory"))
 					 : bv_component_add(x, path, rel, CS_BV_ROLE_VERSION, 1, (long)i, NULL);
 		if (j < 0 && !rc)
@@ -222,33 +205,24 @@ static int plan_bundle(struct bv_ctx *x, size_t i)
 	}
 	const struct cs_bundle *b = bc->b;
 	c->kind = b->kind;
-	bc->base_rel = bv_cat3(c->rel, c->rel[0] && b->base_rel[0] ? "/" : "", b->base_rel);
-	char *t = bc->base_rel ? bv_cat(bc->base_rel, bc->base_rel[0] ? "/" : "") : NULL;
+	bc->base_rel = cs_seal_cat3(c->rel, c->rel[0] && b->base_rel[0] ? "/" : "", b->base_rel);
+	char *t = bc->base_rel ? cs_seal_prefixed(bc->base_rel, bc->base_rel[0] ? "/" : "") : NULL;
 	free(bc->base_rel);
 	if (!(bc->base_rel = t))
 		return ut_fail(UT_ENOMEM, "out of memory");
-	bc->info_plist = b->info;
 	int rc = 0;
-	if (b->has_info && (rc = ut_file_read(b->info_path, UT_MAX_PLIST_SIZE, &bc->info, &bc->info_len)) != 0) {
-		if (rc == UT_ENOMEM)
-			return rc;
-		rc = bv_reason_add(c, CS_BV_INFO_PLIST, NULL, NULL, "%s", ut_errmsg());
-	}
-	if (!rc && !b->exec_path) {
+	if (!b->exec_path)
 		rc = bv_reason_add(c, CS_BV_UNREADABLE, "bundle has no main executable", NULL, "%s",
 				   "no CFBundleExecutable: bundles signed without code are not supported");
-	} else if (!rc) {
-		if (!(c->code_rel = bv_cat(bc->base_rel, b->exec_rel)))
-			return ut_fail(UT_ENOMEM, "out of memory");
-		if (is_regular(b->exec_path)) {
-			if (!(bc->code_path = strdup(b->exec_path)))
-				return ut_fail(UT_ENOMEM, "out of memory");
-			bc->code_size = file_size(b->exec_path);
-		} else {
-			rc = bv_reason_add(c, CS_BV_SIGNATURE, "code object is not signed at all", c->code_rel, "%s",
-					   "main executable missing or not a regular file");
-		}
-	}
+	else if (!(c->code_rel = cs_seal_prefixed(bc->base_rel, b->exec_rel)))
+		return ut_fail(UT_ENOMEM, "out of memory");
+	else if (!is_regular(b->exec_path))
+		rc = bv_reason_add(c, CS_BV_SIGNATURE, "code object is not signed at all", c->code_rel, "%s",
+				   "main executable missing or not a regular file");
+	else if (!(bc->code_path = strdup(b->exec_path)))
+		return ut_fail(UT_ENOMEM, "out of memory");
+	else
+		bc->code_size = file_size(b->exec_path);
 	unsigned fl = x->o->flags;
 	int compare = c->role == CS_BV_TOP || (fl & CS_BVERIFY_DEEP);
 	if (!rc)
@@ -337,8 +311,8 @@ static int add_resources(struct bv_ctx *x, const char *dir, const char *rel, int
 	for (struct dirent *e; !rc && (e = readdir(d)) != NULL;) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		char *p = bv_cat3(dir, "/", e->d_name);
-		char *r = bv_cat3(rel, rel[0] ? "/" : "", e->d_name);
+		char *p = cs_seal_cat3(dir, "/", e->d_name);
+		char *r = cs_seal_cat3(rel, rel[0] ? "/" : "", e->d_name);
 		struct stat st;
 		if (!p || !r)
 			rc = ut_fail(UT_ENOMEM, "out of memory");

@@ -26,18 +26,9 @@ static char *dup_msg(void)
 void bv_hash_run(struct bv_ctx *x, size_t k)
 {
 	struct bv_hash *h = &x->h[k];
-	unsigned types[4], n = 0;
-	for (unsigned t = 1; t < CS_SEAL_HASH_SLOTS; t++)
-		if (h->e->hash_mask & (1u << t))
-			types[n++] = t;
+	unsigned types[4], n = cs_seal_entry_types(h->e, types);
 	uint8_t out[4][CS_HASH_MAX_SIZE];
-	struct ut_src src;
-	int rc = ut_src_open(&src, h->abs);
-	if (!rc) {
-		h->size = src.size;
-		rc = cs_hash_src(&src, 0, src.size, types, n, out);
-		ut_src_release(&src);
-	}
+	int rc = cs_seal_hash_file(h->abs, types, n, out);
 	if (rc) {
 		h->rc = rc;
 		h->msg = dup_msg();
@@ -78,7 +69,6 @@ static int slice_extras(struct bv_slice_x *sx, const struct mo_file *f, const st
 		ut_err_clear();
 		return 0;
 	}
-	sx->has_cd = 1;
 	sx->platform = cs_embedded_best(&e)->cd.platform;
 	int rc = copy_dr(sx, &e.requirements);
 	if (!rc && vs->cms_verified && e.cms.len && vs->cms.chain.n) {
@@ -95,36 +85,31 @@ static int slice_extras(struct bv_slice_x *sx, const struct mo_file *f, const st
 	return rc;
 }
 
-static int code_run(struct bv_ctx *x, size_t i, unsigned nthreads, const struct ut_src *src, struct mo_file **f)
+static int code_run(struct bv_ctx *x, size_t i, unsigned nthreads, const struct mo_file *f)
 {
 	struct bv_comp *bc = &x->c[i];
 	struct cs_bverify_component *c = &x->r->v[i];
-	int rc = mo_file_parse(src, f);
-	if (rc)
-		return rc;
+	int rc;
 	struct cs_verify_opts vo = { .trust = x->o->trust, .flags = x->o->verify_flags, .nthreads = nthreads };
-	vo.info_plist = ut_span_make(bc->info, bc->info_len);
+	if (bc->b)
+		vo.info_plist = ut_span_make(bc->b->info_data, bc->b->info_len);
 	vo.resources = ut_span_make(bc->res, bc->res_len);
-	if (!bc->info)
-		vo.info_plist.p = NULL;
-	if (!bc->res)
-		vo.resources.p = NULL;
-	if ((rc = cs_verify_file(&c->sig, *f, &vo)) != 0)
+	if ((rc = cs_verify_file(&c->sig, f, &vo)) != 0)
 		return rc;
 	c->checked = 1;
-	cs_audit_format(*f, c->format, sizeof(c->format));
+	cs_audit_format(f, c->format, sizeof(c->format));
 	bc->sx = calloc(c->sig.nslices ? c->sig.nslices : 1, sizeof(*bc->sx));
 	if (!bc->sx)
 		return ut_fail(UT_ENOMEM, "out of memory");
 	bc->nsx = c->sig.nslices;
 	for (unsigned k = 0; k < c->sig.nslices && !rc; k++)
-		rc = slice_extras(&bc->sx[k], *f, &(*f)->slices[k], &c->sig.slices[k]);
+		rc = slice_extras(&bc->sx[k], f, &f->slices[k], &c->sig.slices[k]);
 	if (!rc && (x->o->flags & CS_BVERIFY_AUDIT)) {
 		c->audit = calloc(c->sig.nslices ? c->sig.nslices : 1, sizeof(*c->audit));
 		if (!c->audit)
 			return ut_fail(UT_ENOMEM, "out of memory");
 		for (unsigned k = 0; k < c->sig.nslices && !rc; k++)
-			rc = cs_audit_slice(&c->audit[k], *f, &(*f)->slices[k], &c->sig.slices[k], vo.info_plist);
+			rc = cs_audit_slice(&c->audit[k], f, &f->slices[k], &c->sig.slices[k], vo.info_plist);
 	}
 	return rc;
 }
@@ -133,12 +118,10 @@ void bv_code_run(struct bv_ctx *x, size_t i, unsigned nthreads)
 {
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	int rc = ut_src_open(&src, x->c[i].code_path);
+	int rc = mo_file_open(x->c[i].code_path, &src, &f);
 	if (!rc) {
-		x->c[i].code_size = src.size;
-		rc = code_run(x, i, nthreads, &src, &f);
-		mo_file_free(f);
-		ut_src_release(&src);
+		rc = code_run(x, i, nthreads, f);
+		mo_file_close(&src, f);
 	}
 	if (rc) {
 		x->c[i].code_rc = rc;
@@ -170,8 +153,9 @@ static int bound_unchecked(const struct cs_verify_result *r, unsigned slot)
 	return 0;
 }
 
+/* What a requirement is evaluated against: slice s of component bc (its Info.plist when it is a bundle). */
 static void code_of(struct cs_req_code *rc, const struct cs_verify_slice *s, const struct bv_slice_x *sx,
-		    plist_t info)
+		    const struct bv_comp *bc)
 {
 	memset(rc, 0, sizeof(*rc));
 	rc->identifier = s->identifier;
@@ -179,7 +163,7 @@ static void code_of(struct cs_req_code *rc, const struct cs_verify_slice *s, con
 	rc->platform = sx ? sx->platform : 0;
 	rc->chain = s->cms_verified ? &s->cms.chain : NULL;
 	rc->certx = sx && rc->chain ? sx->certx : NULL;
-	rc->info = info;
+	rc->info = bc->b ? bc->b->info : NULL;
 }
 
 static int designated(struct bv_ctx *x, size_t i)
@@ -192,7 +176,7 @@ static int designated(struct bv_ctx *x, size_t i)
 		if (!s->valid || !bc->sx[k].dr)
 			continue;
 		struct cs_req_code code;
-		code_of(&code, s, &bc->sx[k], bc->info_plist);
+		code_of(&code, s, &bc->sx[k], bc);
 		enum cs_req_verdict v;
 		char why[512];
 		if (cs_req_eval(&v, bc->sx[k].dr, bc->sx[k].dr_len, &code, why, sizeof(why)) != 0) {
@@ -230,7 +214,7 @@ int bv_code_judge(struct bv_ctx *x, size_t i)
 	}
 	if (!rc && c->is_bundle && bc->seal_state == 0 && bound_unchecked(&c->sig, 3))
 		rc = bv_reason_add(c, CS_BV_NO_RESOURCES, NULL, NULL, "%s is missing", bc->b->seal_rel);
-	if (!rc && c->is_bundle && !bc->info && bound_unchecked(&c->sig, 1))
+	if (!rc && c->is_bundle && !bc->b->info_data && bound_unchecked(&c->sig, 1))
 		rc = bv_reason_add(c, CS_BV_INFO_PLIST, NULL, NULL, "the signature binds an Info.plist; %s is missing",
 				   bc->b->info_rel);
 	if (!rc)
@@ -261,7 +245,7 @@ int bv_nested_judge(struct bv_ctx *x, size_t parent, const struct bv_nested *n)
 	for (unsigned k = 0; k < c->sig.nslices && !rc; k++) {
 		const struct cs_verify_slice *s = &c->sig.slices[k];
 		struct cs_req_code code;
-		code_of(&code, s, k < cc->nsx ? &cc->sx[k] : NULL, cc->info_plist);
+		code_of(&code, s, k < cc->nsx ? &cc->sx[k] : NULL, cc);
 		enum cs_req_verdict v;
 		char why[512];
 		if (cs_req_eval(&v, req.p, req.len, &code, why, sizeof(why)) != 0) {
@@ -286,7 +270,6 @@ void bv_comp_release(struct bv_comp *c)
 	free(c->seal_key);
 	free(c->base_rel);
 	cs_seal_release(&c->seal);
-	free(c->info);
 	free(c->res);
 	for (size_t k = 0; k < c->nnested; k++)
 		free(c->nested[k].key);

@@ -2,13 +2,12 @@
 #ifndef CS_BVERIFY_PRIV_H
 #define CS_BVERIFY_PRIV_H
 
-#include <plist/plist.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "cs_bverify.h"
 #include "cs_bverify_req.h"
-#include "cs_seal.h"
+#include "cs_seal_priv.h"
 
 /* Nested code recorded in a seal. */
 struct bv_nested {
@@ -24,7 +23,6 @@ struct bv_slice_x {
 	size_t dr_len;
 	struct cs_certx *certx;     /* chain.n entries (malloc'd), NULL when unknown */
 	int platform;               /* best CodeDirectory's platform byte */
-	int has_cd;
 };
 
 /* Per-component planning and job state, parallel to cs_bverify_result.v. */
@@ -34,11 +32,10 @@ struct bv_comp {
 	char *base_rel;             /* the resource base relative to the top root, with a trailing '/' ("" none) */
 	struct cs_seal seal;
 	int seal_state;             /* 0 none on disk, 1 read, -1 unreadable */
-	uint8_t *info, *res;        /* Info.plist / CodeResources bytes, NULL when absent */
-	size_t info_len, res_len;
+	uint8_t *res;               /* CodeResources bytes, NULL when absent (the Info.plist's are b->info_data) */
+	size_t res_len;
 	struct bv_nested *nested;
 	size_t nnested, nested_cap;
-	plist_t info_plist;         /* parsed Info.plist, borrowed from b */
 	/* code job */
 	char *code_path;            /* NULL: no code to verify */
 	uint64_t code_size;
@@ -65,8 +62,7 @@ struct bv_ctx {
 	const struct cs_bverify_opts *o;
 	struct cs_bverify_result *r;
 	const char *root;           /* the top bundle's path */
-	struct bv_comp *c;          /* r->n entries */
-	size_t ccap;
+	struct bv_comp *c;          /* r->n entries (capacity r->cap) */
 	struct bv_hash *h;
 	size_t nh, hcap;
 	unsigned nthreads;
@@ -78,9 +74,6 @@ int bv_reason_add(struct cs_bverify_component *c, enum cs_bverify_problem p, con
 /* Appends a component (role, paths copied); returns its index or a negative code. */
 long bv_component_add(struct bv_ctx *x, const char *path, const char *rel, enum cs_bverify_role role, int is_bundle,
 		      long parent, const char *seal_key);
-/* a + b (either may be ""), malloc'd; NULL when out of memory. */
-char *bv_cat(const char *a, const char *b);
-char *bv_cat3(const char *a, const char *b, const char *c);
 
 /* ---- cs_bverify_seal.c ---- */
 /* Reads bundle component i's CodeResources (bytes and parsed); a bad one becomes a reason. */

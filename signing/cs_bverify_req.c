@@ -64,16 +64,6 @@ static void to_cstr(char *out, size_t cap, const uint8_t *s, size_t n)
 	out[k] = '\0';
 }
 
-static void hex(char *out, const uint8_t *p, size_t n)
-{
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[p[i] >> 4];
-		out[2 * i + 1] = d[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* ---- matching ---- */
 
 struct match {
@@ -168,8 +158,6 @@ static verdict match_values(struct interp *in, const struct match *m, const char
 	char want[128];
 	to_cstr(want, sizeof(want), m->value ? m->value : (const uint8_t *)"", m->n);
 	if (!n)
-		note_false(in, "%s is absent", what);
-	else if (m->op == matchExists)
 		note_false(in, "%s is absent", what);
 	else
 		note_false(in, "%s is '%s', not %s \"%s\"", what, vals[0], match_word(m->op), want);
@@ -358,7 +346,7 @@ static verdict eval_anchor_hash(struct interp *in, int32_t slot, const uint8_t *
 {
 	char sn[16], want[2 * 64 + 1], have[41];
 	slot_name(sn, sizeof(sn), slot);
-	hex(want, h, n > 64 ? 64 : n);
+	ut_hex(want, h, n > 64 ? 64 : n);
 	const struct cs_certx *x;
 	const struct cs_cert_info *ci = cert_at(in, slot, &x);
 	if (!ci) {
@@ -367,7 +355,7 @@ static verdict eval_anchor_hash(struct interp *in, int32_t slot, const uint8_t *
 	}
 	if (n == sizeof(ci->sha1) && memcmp(ci->sha1, h, n) == 0)
 		return CS_REQ_TRUE;
-	hex(have, ci->sha1, sizeof(ci->sha1));
+	ut_hex(have, ci->sha1, sizeof(ci->sha1));
 	note_false(in, "certificate %s = H\"%s\": its SHA-1 is %s", sn, want, have);
 	return CS_REQ_FALSE;
 }
@@ -379,7 +367,7 @@ static verdict eval_cdhash(struct interp *in, const uint8_t *h, size_t n)
 		return unknown(in, "cdhash of code without a CodeDirectory");
 	if (n == CS_CDHASH_LEN && memcmp(in->code->cdhash, h, n) == 0)
 		return CS_REQ_TRUE;
-	hex(have, in->code->cdhash, CS_CDHASH_LEN);
+	ut_hex(have, in->code->cdhash, CS_CDHASH_LEN);
 	note_false(in, "the code's cdhash H\"%s\" is not the required one", have);
 	return CS_REQ_FALSE;
 }

@@ -158,7 +158,7 @@ static int check_layout(struct bv_ctx *x, size_t i)
 	struct cs_layout_report lr = { 0 };
 	int rc = cs_bundle_check_layout(x->c[i].b, &lr);
 	for (size_t k = 0; k < lr.n && !rc; k++) {
-		char *path = bv_cat3(x->r->v[i].rel, x->r->v[i].rel[0] ? "/" : "", lr.v[k].path);
+		char *path = cs_seal_cat3(x->r->v[i].rel, x->r->v[i].rel[0] ? "/" : "", lr.v[k].path);
 		rc = path ? bv_reason_add(&x->r->v[i], CS_BV_LAYOUT, lr.v[k].what, path, "%s", "")
 			  : ut_fail(UT_ENOMEM, "out of memory");
 		free(path);
@@ -179,8 +179,8 @@ static int match_nested(struct bv_ctx *x, size_t i)
 			x->r->v[n->child].role = CS_BV_ROLE_NESTED;
 			continue;
 		}
-		char *path = bv_cat3(x->c[i].b->base, "/", n->key);
-		char *rel = bv_cat(x->c[i].base_rel, n->key);
+		char *path = cs_seal_cat3(x->c[i].b->base, "/", n->key);
+		char *rel = cs_seal_prefixed(x->c[i].base_rel, n->key);
 		long j = path && rel ? bv_component_add(x, path, rel, CS_BV_ROLE_NESTED, n->is_bundle, (long)i, n->key)
 				     : ut_fail(UT_ENOMEM, "out of memory");
 		free(path);
@@ -205,7 +205,7 @@ int bv_seal_plan(struct bv_ctx *x, size_t i)
 	const struct cs_seal *s = &x->c[i].seal;
 	char why[256];
 	if (fl & CS_BVERIFY_STRICT) {
-		char *path = bv_cat(x->c[i].base_rel, x->c[i].b->seal_rel);
+		char *path = cs_seal_prefixed(x->c[i].base_rel, x->c[i].b->seal_rel);
 		if (!path)
 			return ut_fail(UT_ENOMEM, "out of memory");
 		if (!s->has_files2)
@@ -238,13 +238,9 @@ static int is_file_problem(enum cs_bverify_problem p)
 /* Sorts the file findings of a component by path, after a headline "a sealed resource is missing or invalid". */
 static int headline(struct cs_bverify_component *c)
 {
-	size_t nf = 0, first = c->nreasons;
+	size_t nf = 0;
 	for (size_t k = 0; k < c->nreasons; k++)
-		if (is_file_problem(c->reasons[k].problem)) {
-			nf++;
-			if (first == c->nreasons)
-				first = k;
-		}
+		nf += is_file_problem(c->reasons[k].problem);
 	if (!nf)
 		return 0;
 	/* Move file findings to the end, keep the others' order. */

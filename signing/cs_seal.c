@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs_hash.h"
 #include "cs_seal_priv.h"
+#include "ut_file.h"
 
 void cs_seal_init(struct cs_seal *s)
 {
@@ -163,18 +165,20 @@ void cs_seal_report_release(struct cs_seal_report *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* prefix + path ("" prefix: a copy of path). */
-char *cs_seal_prefixed(const char *prefix, const char *path)
+char *cs_seal_cat3(const char *a, const char *b, const char *c)
 {
-	size_t a = prefix ? strlen(prefix) : 0, b = strlen(path);
-	char *p = malloc(a + b + 1);
-	if (!p)
+	size_t la = a ? strlen(a) : 0, lb = strlen(b), lc = strlen(c);
+	char *s = malloc(la + lb + lc + 1);
+	if (!s)
 		return NULL;
-	if (a)
-		memcpy(p, prefix, a);
-	memcpy(p + a, path, b + 1);
-	return p;
+	if (la)
+		memcpy(s, a, la);
+	memcpy(s + la, b, lb);
+	memcpy(s + la + lb, c, lc + 1);
+	return s;
 }
+
+char *cs_seal_prefixed(const char *prefix, const char *path) { return cs_seal_cat3(prefix, path, ""); }
 
 const char *cs_seal_hash_key(unsigned type)
 {
@@ -187,12 +191,29 @@ const char *cs_seal_hash_key(unsigned type)
 	return NULL;
 }
 
+unsigned cs_seal_entry_types(const struct cs_seal_entry *e, unsigned types[4])
+{
+	unsigned n = 0;
+	for (unsigned t = 1; t < CS_SEAL_HASH_SLOTS; t++)
+		if (e->hash_mask & (1u << t))
+			types[n++] = t;
+	return n;
+}
+
+int cs_seal_hash_file(const char *path, const unsigned *types, unsigned n, uint8_t (*out)[CS_HASH_MAX_SIZE])
+{
+	struct ut_src src;
+	int rc = ut_src_open(&src, path);
+	if (rc)
+		return rc;
+	rc = cs_hash_src(&src, 0, src.size, types, n, out);
+	ut_src_release(&src);
+	return rc;
+}
+
 char *cs_seal_base_prefix(const char *prefix, const char *base_rel)
 {
 	if (!base_rel || !base_rel[0])
 		return cs_seal_prefixed(prefix, "");
-	char *a = cs_seal_prefixed(prefix, base_rel);
-	char *b = a ? cs_seal_prefixed(a, "/") : NULL;
-	free(a);
-	return b;
+	return cs_seal_cat3(prefix, base_rel, "/");
 }

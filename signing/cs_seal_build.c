@@ -7,27 +7,14 @@
 #include "cs_hash.h"
 #include "cs_seal_priv.h"
 #include "ut_err.h"
-#include "ut_file.h"
 
 struct build {
 	struct cs_seal *seal;
-	const struct cs_seal_opts *o;
 	unsigned types[4];
 	unsigned ntypes;
 	cs_seal_nested_fn nested;
 	void *nested_ctx;
 };
-
-static int hash_file(const char *path, const unsigned *types, unsigned n, uint8_t (*out)[CS_HASH_MAX_SIZE])
-{
-	struct ut_src src;
-	int rc = ut_src_open(&src, path);
-	if (rc)
-		return rc;
-	rc = cs_hash_src(&src, 0, src.size, types, n, out);
-	ut_src_release(&src);
-	return rc;
-}
 
 static int add_nested(struct build *b, const char *abs, const char *rel, int is_bundle, uint32_t flags)
 {
@@ -70,7 +57,7 @@ static int on_v2(void *ctx, const char *abs, const char *rel, enum cs_walk_kind 
 	e->kind = CS_SEAL_FILE;
 	e->optional = (flags & CS_RULE_OPTIONAL) != 0;
 	uint8_t out[4][CS_HASH_MAX_SIZE];
-	int rc = hash_file(abs, b->types, b->ntypes, out);
+	int rc = cs_seal_hash_file(abs, b->types, b->ntypes, out);
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < b->ntypes; i++) {
@@ -99,7 +86,7 @@ static int on_v1(void *ctx, const char *abs, const char *rel, enum cs_walk_kind 
 	}
 	unsigned t = CS_HASHTYPE_SHA1;
 	uint8_t out[1][CS_HASH_MAX_SIZE];
-	int rc = hash_file(abs, &t, 1, out);
+	int rc = cs_seal_hash_file(abs, &t, 1, out);
 	if (!rc)
 		memcpy(e->hash[CS_HASHTYPE_SHA1], out[0], CS_SHA1_LEN);
 	return rc;
@@ -147,7 +134,7 @@ int cs_seal_build(struct cs_seal *out, const char *base, const char *resources, 
 	cs_seal_init(out);
 	if (!o)
 		o = &none;
-	struct build b = { .seal = out, .o = o, .nested = o->nested, .nested_ctx = o->nested_ctx };
+	struct build b = { .seal = out, .nested = o->nested, .nested_ctx = o->nested_ctx };
 	if (!b.nested) {
 		b.nested = cs_seal_nested_from_disk;
 		b.nested_ctx = (void *)o->host_arch;

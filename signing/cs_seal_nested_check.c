@@ -117,22 +117,17 @@ static int check_signature(const char *exec, const struct cs_bundle *b, const ch
 			   struct cs_seal_report *rep)
 {
 	struct cs_verify_opts vo = { 0 };
-	uint8_t *info = NULL, *res = NULL;
+	uint8_t *res = NULL;
 	int rc = 0;
-	if (b && ((rc = read_span(b->info_path, &vo.info_plist, &info)) != 0 ||
-		  (rc = read_span(b->seal_path, &vo.resources, &res)) != 0)) {
-		free(info);
-		return rc;
+	if (b) {
+		vo.info_plist = ut_span_make(b->info_data, b->info_len);
+		if ((rc = read_span(b->seal_path, &vo.resources, &res)) != 0)
+			return rc;
 	}
 	struct ut_src src;
 	struct mo_file *f = NULL;
-	if (ut_src_open(&src, exec) != 0) {
+	if (mo_file_open(exec, &src, &f) != 0) {
 		rc = add(rep, prefix, ut_errmsg());
-		goto out;
-	}
-	if (mo_file_parse(&src, &f) != 0) {
-		rc = add(rep, prefix, ut_errmsg());
-		ut_src_release(&src);
 		goto out;
 	}
 	struct cs_verify_result r;
@@ -156,10 +151,8 @@ static int check_signature(const char *exec, const struct cs_bundle *b, const ch
 		}
 		cs_verify_result_release(&r);
 	}
-	mo_file_free(f);
-	ut_src_release(&src);
+	mo_file_close(&src, f);
 out:
-	free(info);
 	free(res);
 	return rc;
 }

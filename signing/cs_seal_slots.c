@@ -17,7 +17,7 @@ struct slot_input {
 	enum cs_seal_problem problem;
 	const char *what;         /* "Info.plist", "CodeResources" */
 	char *path;               /* for findings (prefixed, relative) */
-	uint8_t *data;            /* NULL when the file is absent */
+	const uint8_t *data;      /* NULL when the file is absent */
 	size_t len;
 };
 
@@ -95,16 +95,16 @@ int cs_bundle_check_slots(const struct cs_bundle *b, const char *prefix, struct 
 	if (!pre_slash || !(in[0].path = cs_seal_prefixed(pre_slash, b->info_rel)) ||
 	    !(in[1].path = cs_seal_prefixed(pre_slash, b->seal_rel)))
 		rc = ut_fail(UT_ENOMEM, "out of memory");
-	if (!rc)
-		rc = read_optional(b->info_path, &in[0].data, &in[0].len);
-	if (!rc)
-		rc = read_optional(b->seal_path, &in[1].data, &in[1].len);
+	in[0].data = b->info_data;
+	in[0].len = b->info_len;
+	uint8_t *res = NULL;
+	if (!rc && (rc = read_optional(b->seal_path, &res, &in[1].len)) == 0)
+		in[1].data = res;
 	if (!rc)
 		rc = check_exec(b->exec_path, in, 2, rep);
-	for (unsigned j = 0; j < 2; j++) {
+	for (unsigned j = 0; j < 2; j++)
 		free(in[j].path);
-		free(in[j].data);
-	}
+	free(res);
 	free(pre_slash);
 	return rc;
 }

@@ -8,7 +8,6 @@
 #include "cs_hash.h"
 #include "cs_seal_priv.h"
 #include "ut_err.h"
-#include "ut_file.h"
 
 struct verify {
 	const struct cs_seal_files *table;
@@ -63,17 +62,9 @@ static int compare_hashes(struct verify *v, const char *abs, const char *rel, co
 		free(path);
 		return rc;
 	}
-	unsigned types[4], n = 0;
-	for (unsigned t = 1; t < CS_SEAL_HASH_SLOTS; t++)
-		if (e->hash_mask & (1u << t))
-			types[n++] = t;
+	unsigned types[4], n = cs_seal_entry_types(e, types);
 	uint8_t out[4][CS_HASH_MAX_SIZE];
-	struct ut_src src;
-	int rc = ut_src_open(&src, abs);
-	if (rc)
-		return rc;
-	rc = cs_hash_src(&src, 0, src.size, types, n, out);
-	ut_src_release(&src);
+	int rc = cs_seal_hash_file(abs, types, n, out);
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < n; i++)
@@ -132,9 +123,7 @@ static int check_symlink(struct verify *v, const char *abs, const char *rel, con
 static int check_nested(struct verify *v, const char *abs, const char *rel, int is_bundle,
 			const struct cs_seal_entry *e)
 {
-	char *pre = cs_seal_prefixed(v->prefix, rel);
-	char *pre_slash = pre ? cs_seal_prefixed(pre, "/") : NULL;
-	free(pre);
+	char *pre_slash = cs_seal_cat3(v->prefix, rel, "/");
 	if (!pre_slash)
 		return ut_fail(UT_ENOMEM, "out of memory");
 	cs_seal_nested_check_fn fn = v->o->nested ? v->o->nested : cs_seal_nested_check_default;
@@ -248,40 +237,26 @@ int cs_seal_verify_bundle_seal(const struct cs_bundle *b, const struct cs_seal_v
 	if (!local.stack_root)
 		local.stack_root = b->root;
 	char *pre = cs_seal_base_prefix(prefix, b->base_rel);
-	if (!pre)
-		return ut_fail(UT_ENOMEM, "out of memory");
-	int rc = 0;
-	if (local.strict)
+	char *path = pre ? cs_seal_prefixed(pre, b->seal_rel) : NULL; /* the seal, for findings */
+	int rc = path ? 0 : ut_fail(UT_ENOMEM, "out of memory");
+	if (!rc && local.strict)
 		rc = add_layout(b, prefix ? prefix : "", rep);
-	enum cs_ftype t = cs_ftype_of(b->seal_path);
-	if (!rc && t == CS_FT_NONE) {
-		char *path = cs_seal_prefixed(pre, b->seal_rel);
-		rc = path ? cs_seal_report_add(rep, CS_SEAL_NO_RESOURCES, path, "no sealed resources")
-			  : ut_fail(UT_ENOMEM, "out of memory");
-		free(path);
+	struct cs_seal seal;
+	char why[256];
+	if (!rc && cs_ftype_of(b->seal_path) == CS_FT_NONE) {
+		rc = cs_seal_report_add(rep, CS_SEAL_NO_RESOURCES, path, "no sealed resources");
+	} else if (!rc && cs_seal_read_file(&seal, b->seal_path) != 0) {
+		rc = cs_seal_report_add(rep, CS_SEAL_RESOURCE_DIR, path, "%s", ut_errmsg());
 	} else if (!rc) {
-		struct cs_seal seal;
-		int prc = cs_seal_read_file(&seal, b->seal_path);
-		if (prc) {
-			char *path = cs_seal_prefixed(pre, b->seal_rel);
-			rc = path ? cs_seal_report_add(rep, CS_SEAL_RESOURCE_DIR, path, "%s", ut_errmsg())
-				  : ut_fail(UT_ENOMEM, "out of memory");
-			free(path);
-		} else {
-			char why[256];
-			char *path = cs_seal_prefixed(pre, b->seal_rel);
-			if (!path)
-				rc = ut_fail(UT_ENOMEM, "out of memory");
-			else if (local.strict && !seal.has_files2)
-				rc = cs_seal_report_add(rep, CS_SEAL_WEAK_ENVELOPE, path, "version 1 seal only");
-			else if (local.strict && cs_rules_weak(&seal.rules2, 2, why, sizeof(why)))
-				rc = cs_seal_report_add(rep, CS_SEAL_WEAK_RULES, path, "%s", why);
-			free(path);
-			if (!rc)
-				rc = cs_seal_verify(&seal, b->base, b->exec_rel, &local, pre, rep);
-			cs_seal_release(&seal);
-		}
+		if (local.strict && !seal.has_files2)
+			rc = cs_seal_report_add(rep, CS_SEAL_WEAK_ENVELOPE, path, "version 1 seal only");
+		else if (local.strict && cs_rules_weak(&seal.rules2, 2, why, sizeof(why)))
+			rc = cs_seal_report_add(rep, CS_SEAL_WEAK_RULES, path, "%s", why);
+		if (!rc)
+			rc = cs_seal_verify(&seal, b->base, b->exec_rel, &local, pre, rep);
+		cs_seal_release(&seal);
 	}
+	free(path);
 	free(pre);
 	return rc;
 }

@@ -387,7 +387,7 @@ Test(bsign_demo, one_changed_byte_in_a_framework_is_found, .timeout = 600)
 	/* A byte of the framework binary (inside the x86_64 slice's code). */
 	char *a1 = copy_app(app);
 	char *bin = tb_join(a1, GLIB "/Versions/A/glib-2.0.0");
-	tb_flip(bin, 0x4000 + 0x800);
+	tsb_flip(bin, 0x4000 + 0x800);
 	f = bs_seal_findings(a1, &n);
 	cr_expect(has_finding(f, "nested code is modified or invalid", GLIB), "binary flip, findings:\n%s", f);
 	cr_expect(strstr(f, "invalid signature (code or signature have been modified)"), "%s", f);

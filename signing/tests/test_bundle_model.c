@@ -93,7 +93,7 @@ Test(bundle, symlink_restoration_counts)
 {
 	/* MANIFEST.tsv: Sparkle 6 symlinks, Growl 4, the apps none. */
 	char *dir = tb_copy_corpus(TB_SPARKLE);
-	cr_expect_eq(tb_restore_symlinks(dir), 0, "already restored");
+	cr_expect_eq(tsb_restore_symlinks(dir), 0, "already restored");
 	char *cmd = NULL, *out = NULL;
 	cr_assert(asprintf(&cmd, "find '%s' -type l | wc -l", dir) >= 0);
 	ts_sh(cmd, &out, NULL);

@@ -3,9 +3,6 @@
 #include "test_bundle_util.h"
 
 #include <criterion/criterion.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,108 +25,6 @@ static uint8_t *slurp(const char *path, size_t *len)
 	return p;
 }
 
-/* Replaces the regular file at path with a symlink to target when its content is exactly target. */
-static int restore_if(const char *path, const char *target)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size != strlen(target))
-		return 0;
-	size_t len;
-	uint8_t *p = slurp(path, &len);
-	int same = len == strlen(target) && memcmp(p, target, len) == 0;
-	free(p);
-	if (!same)
-		return 0;
-	cr_assert_eq(unlink(path), 0);
-	cr_assert_eq(symlink(target, path), 0, "symlink %s: %s", path, strerror(errno));
-	return 1;
-}
-
-static int restore_framework(const char *fw)
-{
-	int n = 0;
-	char *cur = tb_join(fw, "Versions/Current");
-	struct stat st;
-	if (lstat(cur, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 && st.st_size < 64) {
-		size_t len;
-		char *v = (char *)slurp(cur, &len);
-		char *vdir = tb_join(fw, "Versions");
-		char *vpath = tb_join(vdir, v);
-		if (!strchr(v, '/') && stat(vpath, &st) == 0 && S_ISDIR(st.st_mode))
-			n += restore_if(cur, v);
-		free(v);
-		free(vdir);
-		free(vpath);
-	}
-	free(cur);
-	char *cmd = NULL;
-	cr_assert(asprintf(&cmd, "ls -A '%s'", fw) >= 0);
-	char *out = NULL;
-	cr_assert_eq(ts_sh(cmd, &out, NULL), 0);
-	for (char *name = strtok(out, "\n"); name; name = strtok(NULL, "\n")) {
-		char *target = NULL, *path = tb_join(fw, name);
-		cr_assert(asprintf(&target, "Versions/Current/%s", name) >= 0);
-		n += restore_if(path, target);
-		free(target);
-		free(path);
-	}
-	free(out);
-	free(cmd);
-	return n;
-}
-
-/* Symlink entries of one CodeResources (files2), relative to its resource base. */
-static int restore_from_seal(const char *seal_path)
-{
-	plist_t root = tb_plist_file(seal_path);
-	plist_t files2 = plist_dict_get_item(root, "files2");
-	char *base = strdup(seal_path);
-	*strstr(base, "/_CodeSignature/CodeResources") = '\0';
-	int n = 0;
-	if (files2 && plist_get_node_type(files2) == PLIST_DICT) {
-		plist_dict_iter it = NULL;
-		plist_dict_new_iter(files2, &it);
-		for (;;) {
-			char *key = NULL;
-			plist_t v = NULL;
-			plist_dict_next_item(files2, it, &key, &v);
-			if (!v)
-				break;
-			plist_t link = plist_get_node_type(v) == PLIST_DICT ? plist_dict_get_item(v, "symlink") : NULL;
-			if (link && plist_get_node_type(link) == PLIST_STRING) {
-				char *path = tb_join(base, key);
-				n += restore_if(path, plist_get_string_ptr(link, NULL));
-				free(path);
-			}
-			free(key);
-		}
-		free(it);
-	}
-	free(base);
-	plist_free(root);
-	return n;
-}
-
-int tb_restore_symlinks(const char *dir)
-{
-	char *cmd = NULL, *out = NULL;
-	int n = 0;
-	/* Frameworks first (their symlinks lead to the seals), deepest last. */
-	cr_assert(asprintf(&cmd, "find '%s' -type d -name Versions -printf '%%h\\n' | sort", dir) >= 0);
-	cr_assert_eq(ts_sh(cmd, &out, NULL), 0);
-	for (char *fw = strtok(out, "\n"); fw; fw = strtok(NULL, "\n"))
-		n += restore_framework(fw);
-	free(out);
-	free(cmd);
-	cr_assert(asprintf(&cmd, "find '%s' -path '*/_CodeSignature/CodeResources' -type f | sort", dir) >= 0);
-	cr_assert_eq(ts_sh(cmd, &out, NULL), 0);
-	for (char *seal = strtok(out, "\n"); seal; seal = strtok(NULL, "\n"))
-		n += restore_from_seal(seal);
-	free(out);
-	free(cmd);
-	return n;
-}
-
 char *tb_tmp_bundle(const char *name)
 {
 	char *tmp = ts_tmpdir();
@@ -140,16 +35,9 @@ char *tb_tmp_bundle(const char *name)
 
 char *tb_copy_corpus(const char *rel)
 {
-	const char *src = ts_corpus(rel);
-	struct stat st;
-	cr_assert(stat(src, &st) == 0 && S_ISDIR(st.st_mode), "corpus bundle %s missing", src);
-	const char *slash = strrchr(rel, '/');
-	char *dst = tb_tmp_bundle(slash ? slash + 1 : rel);
-	char *cmd = NULL;
-	cr_assert(asprintf(&cmd, "cp -R '%s' '%s' && chmod -R u+w '%s'", src, dst, dst) >= 0);
-	cr_assert_eq(ts_sh(cmd, NULL, NULL), 0, "%s", cmd);
-	free(cmd);
-	tb_restore_symlinks(dst);
+	char *tmp = ts_tmpdir();
+	char *dst = tsb_copy_corpus(rel, tmp);
+	free(tmp);
 	return dst;
 }
 
@@ -231,17 +119,6 @@ void tb_symlink(const char *target, const char *dir, const char *rel)
 	free(p);
 }
 
-void tb_flip(const char *path, uint64_t off)
-{
-	int fd = open(path, O_RDWR);
-	cr_assert(fd >= 0, "open %s", path);
-	uint8_t b;
-	cr_assert_eq(pread(fd, &b, 1, (off_t)off), 1);
-	b ^= 0x5a;
-	cr_assert_eq(pwrite(fd, &b, 1, (off_t)off), 1);
-	close(fd);
-}
-
 void tb_info_plist(const char *dir, const char *rel, const char *exe, const char *ident, const char *ptype)
 {
 	plist_t d = plist_new_dict();
@@ -297,11 +174,9 @@ int tb_plist_equal(plist_t a, plist_t b, char *why, size_t n)
 				snprintf(why, n, "key '%s' missing", key);
 				ok = 0;
 			} else if (!tb_plist_equal(va, vb, why, n)) {
-				size_t l = strlen(why);
 				char *inner = strdup(why);
 				snprintf(why, n, "'%s': %s", key, inner);
 				free(inner);
-				(void)l;
 				ok = 0;
 			}
 			free(key);

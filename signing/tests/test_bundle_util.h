@@ -1,14 +1,8 @@
 /*
  * test_bundle_util.h - helpers for the bundle and seal tests: working copies
- * of the corpus bundles (with their symlinks restored), small synthetic
- * bundles, and plist comparison done with libplist directly.
- *
- * The corpus stores symlinks as regular files whose content is the link
- * target.  A file is turned back into a symlink when (a) a CodeResources
- * files2 entry of an enclosing bundle says {symlink = T} for it and its
- * content is exactly T, or (b) it sits where a versioned framework keeps its
- * conventional symlinks - Versions/Current naming a version directory, or a
- * top-level X whose content is "Versions/Current/X".
+ * of the corpus bundles in temp dirs of their own (symlinks restored by
+ * tsupport_bundle.h, which also gives tsb_flip and tsb_restore_symlinks),
+ * small synthetic bundles, and plist comparison done with libplist directly.
  */
 #ifndef TEST_BUNDLE_UTIL_H
 #define TEST_BUNDLE_UTIL_H
@@ -17,17 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tsupport_bundle.h"
+
 /* The corpus bundles (corpus-relative). */
-#define TB_SPARKLE "bundles/sparkle1-deadpikle/Sparkle.framework"
-#define TB_GROWL "bundles/growl-selfsigned-hackerspace/Growl.framework"
-#define TB_NOTIFIER "bundles/terminal-notifier-2014/terminal-notifier.app"
-#define TB_SIGNAPPLE "bundles/signapple-universal-signed/signapple-test.app"
+#define TB_SPARKLE TSB_SPARKLE
+#define TB_GROWL TSB_GROWL
+#define TB_NOTIFIER TSB_NOTIFIER
+#define TB_SIGNAPPLE TSB_SIGNAPPLE
 #define TB_AUTOUPDATE "Versions/A/Resources/Autoupdate.app"
 
-/* Copies a corpus bundle into a fresh temp dir (writable), restores symlinks; returns the copy's path. */
+/* tsb_copy_corpus into a fresh temp dir of its own (clean with tb_cleanup); returns the copy's path. */
 char *tb_copy_corpus(const char *rel);
-/* Restores symlink stand-ins under dir (rules above); returns how many were restored. */
-int tb_restore_symlinks(const char *dir);
 /* Removes the temp dir holding a copy made by tb_copy_corpus or tb_tmp_bundle; frees path. */
 void tb_cleanup(char *path);
 /* A fresh temp dir + "/" + name (not created); clean with tb_cleanup. */
@@ -42,8 +36,6 @@ void tb_write_str(const char *dir, const char *rel, const char *content);
 void tb_copy_file(const char *src, const char *dir, const char *rel);
 void tb_symlink(const char *target, const char *dir, const char *rel);
 void tb_mkdirs(const char *dir, const char *rel);
-/* XOR-flips one byte of a file at off. */
-void tb_flip(const char *path, uint64_t off);
 /* A minimal Info.plist with these keys (NULL values left out). */
 void tb_info_plist(const char *dir, const char *rel, const char *exe, const char *ident, const char *ptype);
 

@@ -54,7 +54,7 @@ Test(seal_tamper, resource_modified_added_removed)
 {
 	char *dir = tb_copy_corpus(TB_SPARKLE);
 	char *p = tb_join(dir, "Versions/A/Resources/SUModelTranslation.plist");
-	tb_flip(p, 100);
+	tsb_flip(p, 100);
 	free(p);
 	tb_write_str(dir, "Versions/A/Resources/added.txt", "new");
 	p = tb_join(dir, "Versions/A/Headers/SUAppcast.h");
@@ -110,7 +110,7 @@ Test(seal_tamper, nested_binary_changed_in_place)
 	char *app = tb_join(dir, TB_AUTOUPDATE);
 	char *fileop = tb_join(app, "Contents/MacOS/fileop");
 	/* A byte of the first slice's load commands: page 0 no longer matches; the cdhash is unchanged. */
-	tb_flip(fileop, first_slice_offset(fileop) + 40);
+	tsb_flip(fileop, first_slice_offset(fileop) + 40);
 	struct cs_seal_report r = verify(app, 0, 0);
 	enum cs_seal_problem pr[] = { CS_SEAL_NESTED_INVALID };
 	const char *paths[] = { "Contents/MacOS/fileop" };
@@ -231,7 +231,7 @@ Test(seal_tamper, v1_seal_file_changes)
 	/* A v1-only seal (terminal-notifier, 2014) is verified with files/rules. */
 	char *dir = tb_copy_corpus(TB_NOTIFIER);
 	char *icns = tb_join(dir, "Contents/Resources/Terminal.icns");
-	tb_flip(icns, 10);
+	tsb_flip(icns, 10);
 	tb_write_str(dir, "Contents/Resources/extra.png", "x");
 	tb_write_str(dir, "Contents/MacOS/not-covered-by-v1-rules", "x");
 	struct cs_seal_report r = verify(dir, 0, 0);
