@@ -486,24 +486,13 @@ static int alloc_arrays(struct pstate *ps)
 				       i, (unsigned long long)off, img->ncmds, img->sizeofcmds);
 		const uint8_t *lc = img->hdr + off;
 		uint32_t cmd = ut_le32(lc), cmdsize = ut_le32(lc + 4);
-		const char *name = mo_lc_name(cmd);
-		char unk[24];
-		if (!name) {
-			snprintf(unk, sizeof(unk), "cmd 0x%x", cmd);
-			name = unk;
-		}
 		if (cmdsize < 8)
-			return ut_fail(UT_EMALFORMED, "%s: load command %u (%s) at offset 0x%llx: cmdsize %u below 8",
-				       ps->where, i, name, (unsigned long long)off, cmdsize);
+			return lc_fail(ps, "cmdsize %u below 8", cmdsize);
 		if (cmdsize % 8)
-			return ut_fail(UT_EMALFORMED,
-				       "%s: load command %u (%s) at offset 0x%llx: cmdsize %u not a multiple of 8",
-				       ps->where, i, name, (unsigned long long)off, cmdsize);
+			return lc_fail(ps, "cmdsize %u not a multiple of 8", cmdsize);
 		if (cmdsize > img->cmds_end - off)
-			return ut_fail(UT_EMALFORMED,
-				       "%s: load command %u (%s) at offset 0x%llx: cmdsize %u runs past the end of the "
-				       "load commands (sizeofcmds %u)",
-				       ps->where, i, name, (unsigned long long)off, cmdsize, img->sizeofcmds);
+			return lc_fail(ps, "cmdsize %u runs past the end of the load commands (sizeofcmds %u)", cmdsize,
+				       img->sizeofcmds);
 		img->lcs[i].cmd = cmd;
 		img->lcs[i].cmdsize = cmdsize;
 		img->lcs[i].off = (uint32_t)off;
@@ -537,18 +526,13 @@ static int check_segment_overlap(struct pstate *ps)
 		const struct mo_segment *a = &img->segments[i];
 		for (uint32_t j = i + 1; j < img->nsegments; j++) {
 			const struct mo_segment *b = &img->segments[j];
+			ps->index = b->lc_index;
+			ps->off = img->lcs[b->lc_index].off;
 			if (a->vmsize && b->vmsize && a->vmaddr < b->vmaddr + b->vmsize && b->vmaddr < a->vmaddr + a->vmsize)
-				return ut_fail(UT_EMALFORMED,
-					       "%s: load command %u (LC_SEGMENT_64) at offset 0x%x: segment %s overlaps "
-					       "segment %s in memory",
-					       ps->where, b->lc_index, img->lcs[b->lc_index].off, b->segname, a->segname);
-			if (!a->filesize || !b->filesize)
-				continue;
-			if (a->fileoff < b->fileoff + b->filesize && b->fileoff < a->fileoff + a->filesize)
-				return ut_fail(UT_EMALFORMED,
-					       "%s: load command %u (LC_SEGMENT_64) at offset 0x%x: segment %s overlaps "
-					       "segment %s in the file",
-					       ps->where, b->lc_index, img->lcs[b->lc_index].off, b->segname, a->segname);
+				return lc_fail(ps, "segment %s overlaps segment %s in memory", b->segname, a->segname);
+			if (a->filesize && b->filesize && a->fileoff < b->fileoff + b->filesize &&
+			    b->fileoff < a->fileoff + a->filesize)
+				return lc_fail(ps, "segment %s overlaps segment %s in the file", b->segname, a->segname);
 		}
 	}
 	return 0;
