@@ -305,29 +305,28 @@ static const struct mo_image *slice_image(const struct mo_slice *s, char where[4
 
 /* ---- entry points ---- */
 
-static int new_exports(struct mo_exports **out)
-{
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : ut_fail(UT_ENOMEM, "out of memory");
-}
-
-static int new_imports(struct mo_imports **out)
-{
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : ut_fail(UT_ENOMEM, "out of memory");
-}
-
-int mo_exports_from_symtab(const struct mo_file *f, const struct mo_slice *s, struct mo_exports **out)
+/* The exports of slice s: from LC_SYMTAB when symtab is set or the slice has no trie, else from its trie. */
+static int exports_build(const struct mo_file *f, const struct mo_slice *s, int symtab, struct mo_exports **out)
 {
 	char where[48];
 	*out = NULL;
-	if (!slice_image(s, where))
+	const struct mo_image *img = slice_image(s, where);
+	if (!img)
 		return UT_EUNSUPPORTED;
-	struct mo_exports *e;
-	int rc = new_exports(&e);
-	if (rc)
-		return rc;
-	rc = mo_symtab_exports(f, s, e);
+	struct mo_exports *e = calloc(1, sizeof(*e));
+	if (!e)
+		return ut_fail(UT_ENOMEM, "out of memory");
+	int rc;
+	if (symtab || (!img->has_exports_trie && !img->has_dyld_info)) {
+		rc = mo_symtab_exports(f, s, e);
+	} else {
+		struct mo_range r = img->has_exports_trie ? img->exports_trie : img->export_info;
+		uint8_t *p = NULL;
+		rc = mo_read_linkedit(f, s, r.off, r.size, "export trie", &p);
+		if (!rc)
+			rc = mo_trie_parse(ut_span_make(p, r.size), r.off, img->ndeps, e);
+		free(p);
+	}
 	if (rc) {
 		mo_exports_free(e);
 		return ut_ctx(rc, "%s", where);
@@ -338,48 +337,12 @@ int mo_exports_from_symtab(const struct mo_file *f, const struct mo_slice *s, st
 
 int mo_exports_parse(const struct mo_file *f, const struct mo_slice *s, struct mo_exports **out)
 {
-	char where[48];
-	*out = NULL;
-	const struct mo_image *img = slice_image(s, where);
-	if (!img)
-		return UT_EUNSUPPORTED;
-	if (!img->has_exports_trie && !img->has_dyld_info)
-		return mo_exports_from_symtab(f, s, out);
-	struct mo_range r = img->has_exports_trie ? img->exports_trie : img->export_info;
-	struct mo_exports *e;
-	int rc = new_exports(&e);
-	if (rc)
-		return rc;
-	uint8_t *p = NULL;
-	rc = mo_read_linkedit(f, s, r.off, r.size, "export trie", &p);
-	if (!rc)
-		rc = mo_trie_parse(ut_span_make(p, r.size), r.off, img->ndeps, e);
-	free(p);
-	if (rc) {
-		mo_exports_free(e);
-		return ut_ctx(rc, "%s", where);
-	}
-	*out = e;
-	return 0;
+	return exports_build(f, s, 0, out);
 }
 
-int mo_imports_from_symtab(const struct mo_file *f, const struct mo_slice *s, struct mo_imports **out)
+int mo_exports_from_symtab(const struct mo_file *f, const struct mo_slice *s, struct mo_exports **out)
 {
-	char where[48];
-	*out = NULL;
-	if (!slice_image(s, where))
-		return UT_EUNSUPPORTED;
-	struct mo_imports *im;
-	int rc = new_imports(&im);
-	if (rc)
-		return rc;
-	rc = mo_symtab_imports(f, s, im);
-	if (rc) {
-		mo_imports_free(im);
-		return ut_ctx(rc, "%s", where);
-	}
-	*out = im;
-	return 0;
+	return exports_build(f, s, 1, out);
 }
 
 /* Reads one opcode range and interprets it. */
@@ -397,19 +360,11 @@ static int bind_range(const struct mo_file *f, const struct mo_slice *s, struct 
 	return rc;
 }
 
-int mo_imports_parse(const struct mo_file *f, const struct mo_slice *s, struct mo_imports **out)
+/* The bind opcode streams and the chained fixups imports of slice s. */
+static int dyld_imports(const struct mo_file *f, const struct mo_slice *s, struct mo_imports *im)
 {
-	char where[48];
-	*out = NULL;
-	const struct mo_image *img = slice_image(s, where);
-	if (!img)
-		return UT_EUNSUPPORTED;
-	if (!img->has_dyld_info && !img->has_chained_fixups)
-		return mo_imports_from_symtab(f, s, out);
-	struct mo_imports *im;
-	int rc = new_imports(&im);
-	if (rc)
-		return rc;
+	const struct mo_image *img = s->img;
+	int rc = 0;
 	if (img->has_dyld_info) {
 		rc = bind_range(f, s, img->bind, MO_IMPORT_BIND, im);
 		if (!rc)
@@ -425,10 +380,36 @@ int mo_imports_parse(const struct mo_file *f, const struct mo_slice *s, struct m
 			rc = mo_fixups_parse(img, ut_span_make(p, r.size), r.off, im);
 		free(p);
 	}
+	return rc;
+}
+
+/* The imports of slice s: from LC_SYMTAB when symtab is set or the slice has neither dyld info nor chained fixups. */
+static int imports_build(const struct mo_file *f, const struct mo_slice *s, int symtab, struct mo_imports **out)
+{
+	char where[48];
+	*out = NULL;
+	const struct mo_image *img = slice_image(s, where);
+	if (!img)
+		return UT_EUNSUPPORTED;
+	struct mo_imports *im = calloc(1, sizeof(*im));
+	if (!im)
+		return ut_fail(UT_ENOMEM, "out of memory");
+	int rc = symtab || (!img->has_dyld_info && !img->has_chained_fixups) ? mo_symtab_imports(f, s, im)
+									      : dyld_imports(f, s, im);
 	if (rc) {
 		mo_imports_free(im);
 		return ut_ctx(rc, "%s", where);
 	}
 	*out = im;
 	return 0;
+}
+
+int mo_imports_parse(const struct mo_file *f, const struct mo_slice *s, struct mo_imports **out)
+{
+	return imports_build(f, s, 0, out);
+}
+
+int mo_imports_from_symtab(const struct mo_file *f, const struct mo_slice *s, struct mo_imports **out)
+{
+	return imports_build(f, s, 1, out);
 }
