@@ -52,8 +52,7 @@ static void node_free(struct node *nd)
 	free(nd->deps_done);
 	mo_exports_free(nd->exports);
 	mo_loader_release(&nd->loader);
-	mo_file_free(nd->f);
-	ut_src_release(&nd->src);
+	mo_file_close(&nd->src, nd->f);
 	free(nd->path);
 	free(nd->dir);
 	free(nd);
@@ -118,9 +117,7 @@ static int node_open(struct graph *g, const char *host, const char *path, const 
 	nd->dir = dirname_of(path);
 	int rc = (nd->path && nd->dir) ? 0 : ut_fail(UT_ENOMEM, "out of memory");
 	if (!rc)
-		rc = ut_src_open(&nd->src, host);
-	if (!rc)
-		rc = mo_file_parse(&nd->src, &nd->f);
+		rc = mo_file_open(host, &nd->src, &nd->f);
 	if (!rc) {
 		nd->slice = mo_file_slice_for(nd->f, g->env->cputype, g->env->cpusubtype);
 		if (nd->slice)
@@ -394,7 +391,7 @@ static int check_imports(struct graph *g, struct node *nd, int is_root)
 			rc = report_missing(g, nd, ord, missing, nmiss);
 	}
 	for (uint32_t i = 0; i < im->n; i++)
-		if (im->v[i].ordinal < 1 && im->v[i].kind != MO_IMPORT_WEAK_BIND && im->v[i].ordinal != 0)
+		if (im->v[i].ordinal < 0 && im->v[i].kind != MO_IMPORT_WEAK_BIND)
 			g->rep->nunchecked++;
 	free(missing);
 	mo_imports_free(im);
