@@ -102,7 +102,7 @@ static char *dirname_of(const char *path)
 	return slash ? strndup(path, (size_t)(slash - path)) : strdup("");
 }
 
-/* Opens host file as the image at bundle path, loaded by parent.  *out is NULL when the arch is missing. */
+/* Opens host file as the image at bundle path, loaded by parent.  (*out)->slice is NULL when the arch is missing. */
 static int node_open(struct graph *g, const char *host, const char *path, const struct mo_loader *parent,
 		     struct node **out)
 {
@@ -164,8 +164,9 @@ static int node_get(struct graph *g, const char *path, const struct mo_loader *p
 	snprintf(host, len, "%s/%s", g->env->root, path);
 	int rc = node_open(g, host, path, parent, out);
 	free(host);
-	if (!rc && !*out)
-		rc = ut_fail(UT_EIO, "'%s' changed while being checked", path);
+	/* resolution saw the arch in this file; without it every later use of the node would crash */
+	if (!rc && !(*out)->slice)
+		rc = ut_fail(UT_EIO, "changed while being checked (no longer has the process's architecture)");
 	return rc ? ut_ctx(rc, "'%s'", path) : 0;
 }
 
