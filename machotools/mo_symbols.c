@@ -70,7 +70,8 @@ const char *mo_leb_problem(int r)
 
 /* ---- names ---- */
 
-int mo_strpool_add(struct mo_strpool *pool, const char *name, size_t len, const char **out)
+/* Copies name[0, len) into the pool; *out is NUL-terminated and stable until the pool is released. */
+static int strpool_add(struct mo_strpool *pool, const char *name, size_t len, const char **out)
 {
 	if (len >= MO_MAX_SYMBOL_LEN)
 		return ut_fail(UT_EMALFORMED, "symbol name of %zu bytes exceeds the limit of %u", len, MO_MAX_SYMBOL_LEN);
@@ -103,7 +104,7 @@ int mo_strpool_add(struct mo_strpool *pool, const char *name, size_t len, const 
 	return 0;
 }
 
-void mo_strpool_release(struct mo_strpool *pool)
+static void strpool_release(struct mo_strpool *pool)
 {
 	for (uint32_t i = 0; i < pool->nblocks; i++)
 		free(pool->blocks[i]);
@@ -139,14 +140,14 @@ int mo_exports_add(struct mo_exports *e, const char *name, size_t len, const str
 	if (rc)
 		return rc;
 	struct mo_export x = *fields;
-	rc = mo_strpool_add(&e->pool, name, len, &x.name);
+	rc = strpool_add(&e->pool, name, len, &x.name);
 	if (rc)
 		return rc;
 	if (!(x.flags & EXPORT_SYMBOL_FLAGS_REEXPORT))
 		x.reexport_name = NULL;
 	else if (!x.reexport_name || !x.reexport_name[0])
 		x.reexport_name = x.name;
-	else if ((rc = mo_strpool_add(&e->pool, x.reexport_name, strlen(x.reexport_name), &x.reexport_name)) != 0)
+	else if ((rc = strpool_add(&e->pool, x.reexport_name, strlen(x.reexport_name), &x.reexport_name)) != 0)
 		return rc;
 	e->v[e->n++] = x;
 	return 0;
@@ -176,7 +177,7 @@ void mo_exports_release(struct mo_exports *e)
 	if (!e)
 		return;
 	free(e->v);
-	mo_strpool_release(&e->pool);
+	strpool_release(&e->pool);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -209,7 +210,7 @@ int mo_imports_add(struct mo_imports *im, const char *name, size_t len, int32_t 
 		return rc;
 	struct mo_import x = { .ordinal = ordinal, .kind = (uint8_t)kind, .weak = !!weak, .strong_def = !!strong_def,
 			       .uses = 1 };
-	rc = mo_strpool_add(&im->pool, name, len, &x.name);
+	rc = strpool_add(&im->pool, name, len, &x.name);
 	if (rc)
 		return rc;
 	im->v[im->n++] = x;
@@ -250,7 +251,7 @@ void mo_imports_release(struct mo_imports *im)
 	if (!im)
 		return;
 	free(im->v);
-	mo_strpool_release(&im->pool);
+	strpool_release(&im->pool);
 	memset(im, 0, sizeof(*im));
 }
 
