@@ -11,7 +11,8 @@
 #include "ut_err.h"
 #include "ut_limits.h"
 
-const char *mo_edit_op_name(enum mo_edit_op op)
+/* "--change", "--id", ... for messages. */
+static const char *op_name(enum mo_edit_op op)
 {
 	switch (op) {
 	case MO_EDIT_CHANGE: return "--change";
@@ -43,9 +44,9 @@ static int check_conflicts(const struct mo_edit *edits, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const struct mo_edit *e = &edits[i];
 		if (!e->a || !e->a[0] || ((e->op == MO_EDIT_CHANGE || e->op == MO_EDIT_RPATH) && (!e->b || !e->b[0])))
-			return ut_fail(UT_EINVAL, "%s needs a non-empty name", mo_edit_op_name(e->op));
+			return ut_fail(UT_EINVAL, "%s needs a non-empty name", op_name(e->op));
 		if (strlen(e->a) >= UT_MAX_PATH_STR || (e->b && strlen(e->b) >= UT_MAX_PATH_STR))
-			return ut_fail(UT_EINVAL, "%s: name longer than %u bytes", mo_edit_op_name(e->op),
+			return ut_fail(UT_EINVAL, "%s: name longer than %u bytes", op_name(e->op),
 				       UT_MAX_PATH_STR);
 		if (e->op == MO_EDIT_ID && ++ids > 1)
 			return ut_fail(UT_EINVAL, "--id given more than once");
@@ -58,9 +59,9 @@ static int check_conflicts(const struct mo_edit *edits, size_t n)
 			if (names_rpath(o, e->a) || (e->op == MO_EDIT_RPATH && names_rpath(o, e->b))) {
 				const char *p = names_rpath(o, e->a) ? e->a : e->b;
 				if (e->op == o->op && e->op != MO_EDIT_RPATH)
-					return ut_fail(UT_EINVAL, "%s '%s' given more than once", mo_edit_op_name(e->op), p);
+					return ut_fail(UT_EINVAL, "%s '%s' given more than once", op_name(e->op), p);
 				return ut_fail(UT_EINVAL, "cannot specify both %s and %s for rpath '%s'",
-					       mo_edit_op_name(o->op), mo_edit_op_name(e->op), p);
+					       op_name(o->op), op_name(e->op), p);
 			}
 		}
 	}

@@ -52,7 +52,4 @@ int mo_edit_check(const struct mo_file *f, const struct mo_edit *edits, size_t n
 int mo_edit_slice(const struct mo_image *img, const struct mo_edit *edits, size_t n, const char *where,
 		  uint8_t **out, size_t *out_len, int *changed);
 
-/* "--change", "--id", ... for messages. */
-const char *mo_edit_op_name(enum mo_edit_op op);
-
 #endif

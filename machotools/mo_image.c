@@ -19,6 +19,13 @@
 #include "ut_err.h"
 #include "ut_limits.h"
 
+/* A __LINKEDIT data range, checked once __LINKEDIT is known. */
+struct le_range {
+	uint64_t off, size;
+	uint32_t index, lcoff;
+	const char *what;
+};
+
 /* Parse state: the image being built plus the lowest offset load commands may not cross. */
 struct pstate {
 	struct mo_image *img;
@@ -27,24 +34,24 @@ struct pstate {
 	uint32_t off;           /* its offset */
 	uint64_t limit;         /* lowest data offset seen (pad limit) */
 	char limit_what[64];    /* what lies at limit */
-	struct {
-		uint64_t off, size;
-		uint32_t index, lcoff;
-		const char *what;
-	} le[64];                /* __LINKEDIT data ranges, checked once __LINKEDIT is known */
-	uint32_t nle;
+	struct le_range *le;    /* every non-empty one (a fixed table let ranges past it go unchecked) */
+	uint32_t nle, cap_le;
 };
 
-static void note_linkedit(struct pstate *ps, uint64_t off, uint64_t size, const char *what)
+static int note_linkedit(struct pstate *ps, uint64_t off, uint64_t size, const char *what)
 {
-	if (size == 0 || ps->nle >= sizeof(ps->le) / sizeof(ps->le[0]))
-		return;
-	ps->le[ps->nle].off = off;
-	ps->le[ps->nle].size = size;
-	ps->le[ps->nle].index = ps->index;
-	ps->le[ps->nle].lcoff = ps->off;
-	ps->le[ps->nle].what = what;
-	ps->nle++;
+	if (size == 0)
+		return 0;
+	if (ps->nle == ps->cap_le) {
+		uint32_t ncap = ps->cap_le ? ps->cap_le * 2 : 32;
+		struct le_range *v = realloc(ps->le, ncap * sizeof(*v));
+		if (!v)
+			return ut_fail(UT_ENOMEM, "out of memory");
+		ps->le = v;
+		ps->cap_le = ncap;
+	}
+	ps->le[ps->nle++] = (struct le_range){ off, size, ps->index, ps->off, what };
+	return 0;
 }
 
 static int lc_fail(struct pstate *ps, const char *fmt, ...) UT_PRINTF(2, 3);
@@ -243,9 +250,10 @@ static int parse_linkedit_data(struct pstate *ps, const uint8_t *lc, uint32_t cm
 	struct mo_range r = { ut_le32(lc + 8), ut_le32(lc + 12) };
 	const char *name = mo_lc_name(cmd);
 	rc = check_range(ps, r.off, r.size, name);
+	if (!rc)
+		rc = note_linkedit(ps, r.off, r.size, name);
 	if (rc)
 		return rc;
-	note_linkedit(ps, r.off, r.size, name);
 	if (cmd == LC_CODE_SIGNATURE) {
 		if (img->has_codesig)
 			return lc_fail(ps, "second LC_CODE_SIGNATURE");
@@ -282,8 +290,10 @@ static int parse_symtab(struct pstate *ps, const uint8_t *lc, uint32_t cmdsize)
 	rc = check_table(ps, img->symoff, img->nsyms, 16, "symbol table");
 	if (!rc)
 		rc = check_range(ps, img->stroff, img->strsize, "string table");
-	note_linkedit(ps, img->symoff, (uint64_t)img->nsyms * 16, "symbol table");
-	note_linkedit(ps, img->stroff, img->strsize, "string table");
+	if (!rc)
+		rc = note_linkedit(ps, img->symoff, (uint64_t)img->nsyms * 16, "symbol table");
+	if (!rc)
+		rc = note_linkedit(ps, img->stroff, img->strsize, "string table");
 	return rc;
 }
 
@@ -305,9 +315,10 @@ static int parse_dysymtab(struct pstate *ps, const uint8_t *lc, uint32_t cmdsize
 		if (n == 0)
 			continue;
 		rc = check_table(ps, ut_le32(lc + tables[i].off), n, tables[i].elsize, tables[i].what);
+		if (!rc)
+			rc = note_linkedit(ps, ut_le32(lc + tables[i].off), (uint64_t)n * tables[i].elsize, tables[i].what);
 		if (rc)
 			return rc;
-		note_linkedit(ps, ut_le32(lc + tables[i].off), (uint64_t)n * tables[i].elsize, tables[i].what);
 	}
 	/* Symbol groups: index + count within nsyms (checked after LC_SYMTAB is known). */
 	for (int g = 0; g < 3; g++) {
@@ -334,9 +345,10 @@ static int parse_dyld_info(struct pstate *ps, const uint8_t *lc, uint32_t cmdsiz
 		r[i]->off = ut_le32(lc + 8 + 8 * i);
 		r[i]->size = ut_le32(lc + 12 + 8 * i);
 		rc = check_range(ps, r[i]->off, r[i]->size, what[i]);
+		if (!rc)
+			rc = note_linkedit(ps, r[i]->off, r[i]->size, what[i]);
 		if (rc)
 			return rc;
-		note_linkedit(ps, r[i]->off, r[i]->size, what[i]);
 	}
 	return 0;
 }
@@ -486,24 +498,13 @@ static int alloc_arrays(struct pstate *ps)
 				       i, (unsigned long long)off, img->ncmds, img->sizeofcmds);
 		const uint8_t *lc = img->hdr + off;
 		uint32_t cmd = ut_le32(lc), cmdsize = ut_le32(lc + 4);
-		const char *name = mo_lc_name(cmd);
-		char unk[24];
-		if (!name) {
-			snprintf(unk, sizeof(unk), "cmd 0x%x", cmd);
-			name = unk;
-		}
 		if (cmdsize < 8)
-			return ut_fail(UT_EMALFORMED, "%s: load command %u (%s) at offset 0x%llx: cmdsize %u below 8",
-				       ps->where, i, name, (unsigned long long)off, cmdsize);
+			return lc_fail(ps, "cmdsize %u below 8", cmdsize);
 		if (cmdsize % 8)
-			return ut_fail(UT_EMALFORMED,
-				       "%s: load command %u (%s) at offset 0x%llx: cmdsize %u not a multiple of 8",
-				       ps->where, i, name, (unsigned long long)off, cmdsize);
+			return lc_fail(ps, "cmdsize %u not a multiple of 8", cmdsize);
 		if (cmdsize > img->cmds_end - off)
-			return ut_fail(UT_EMALFORMED,
-				       "%s: load command %u (%s) at offset 0x%llx: cmdsize %u runs past the end of the "
-				       "load commands (sizeofcmds %u)",
-				       ps->where, i, name, (unsigned long long)off, cmdsize, img->sizeofcmds);
+			return lc_fail(ps, "cmdsize %u runs past the end of the load commands (sizeofcmds %u)", cmdsize,
+				       img->sizeofcmds);
 		img->lcs[i].cmd = cmd;
 		img->lcs[i].cmdsize = cmdsize;
 		img->lcs[i].off = (uint32_t)off;
@@ -537,18 +538,13 @@ static int check_segment_overlap(struct pstate *ps)
 		const struct mo_segment *a = &img->segments[i];
 		for (uint32_t j = i + 1; j < img->nsegments; j++) {
 			const struct mo_segment *b = &img->segments[j];
+			ps->index = b->lc_index;
+			ps->off = img->lcs[b->lc_index].off;
 			if (a->vmsize && b->vmsize && a->vmaddr < b->vmaddr + b->vmsize && b->vmaddr < a->vmaddr + a->vmsize)
-				return ut_fail(UT_EMALFORMED,
-					       "%s: load command %u (LC_SEGMENT_64) at offset 0x%x: segment %s overlaps "
-					       "segment %s in memory",
-					       ps->where, b->lc_index, img->lcs[b->lc_index].off, b->segname, a->segname);
-			if (!a->filesize || !b->filesize)
-				continue;
-			if (a->fileoff < b->fileoff + b->filesize && b->fileoff < a->fileoff + a->filesize)
-				return ut_fail(UT_EMALFORMED,
-					       "%s: load command %u (LC_SEGMENT_64) at offset 0x%x: segment %s overlaps "
-					       "segment %s in the file",
-					       ps->where, b->lc_index, img->lcs[b->lc_index].off, b->segname, a->segname);
+				return lc_fail(ps, "segment %s overlaps segment %s in memory", b->segname, a->segname);
+			if (a->filesize && b->filesize && a->fileoff < b->fileoff + b->filesize &&
+			    b->fileoff < a->fileoff + a->filesize)
+				return lc_fail(ps, "segment %s overlaps segment %s in the file", b->segname, a->segname);
 		}
 	}
 	return 0;
@@ -568,6 +564,8 @@ int mo_image_parse(const struct ut_src *src, uint64_t base, uint64_t size, const
 	struct mo_image *img = calloc(1, sizeof(*img));
 	if (!img)
 		return ut_fail(UT_ENOMEM, "out of memory");
+	struct pstate ps = { .img = img, .where = where, .limit = size };
+	snprintf(ps.limit_what, sizeof(ps.limit_what), "the end of the slice");
 	img->magic = ut_le32(h);
 	img->cputype = ut_le32(h + 4);
 	img->cpusubtype = ut_le32(h + 8);
@@ -600,8 +598,6 @@ int mo_image_parse(const struct ut_src *src, uint64_t base, uint64_t size, const
 	if (rc)
 		goto fail;
 
-	struct pstate ps = { .img = img, .where = where, .limit = size };
-	snprintf(ps.limit_what, sizeof(ps.limit_what), "the end of the slice");
 	rc = alloc_arrays(&ps);
 	if (rc)
 		goto fail;
@@ -648,9 +644,11 @@ int mo_image_parse(const struct ut_src *src, uint64_t base, uint64_t size, const
 		}
 	}
 	img->pad_limit = ps.limit;
+	free(ps.le);
 	*out = img;
 	return 0;
 fail:
+	free(ps.le);
 	mo_image_free(img);
 	return rc;
 }

@@ -52,8 +52,7 @@ static void node_free(struct node *nd)
 	free(nd->deps_done);
 	mo_exports_free(nd->exports);
 	mo_loader_release(&nd->loader);
-	mo_file_free(nd->f);
-	ut_src_release(&nd->src);
+	mo_file_close(&nd->src, nd->f);
 	free(nd->path);
 	free(nd->dir);
 	free(nd);
@@ -103,7 +102,7 @@ static char *dirname_of(const char *path)
 	return slash ? strndup(path, (size_t)(slash - path)) : strdup("");
 }
 
-/* Opens host file as the image at bundle path, loaded by parent.  *out is NULL when the arch is missing. */
+/* Opens host file as the image at bundle path, loaded by parent.  (*out)->slice is NULL when the arch is missing. */
 static int node_open(struct graph *g, const char *host, const char *path, const struct mo_loader *parent,
 		     struct node **out)
 {
@@ -118,9 +117,7 @@ static int node_open(struct graph *g, const char *host, const char *path, const 
 	nd->dir = dirname_of(path);
 	int rc = (nd->path && nd->dir) ? 0 : ut_fail(UT_ENOMEM, "out of memory");
 	if (!rc)
-		rc = ut_src_open(&nd->src, host);
-	if (!rc)
-		rc = mo_file_parse(&nd->src, &nd->f);
+		rc = mo_file_open(host, &nd->src, &nd->f);
 	if (!rc) {
 		nd->slice = mo_file_slice_for(nd->f, g->env->cputype, g->env->cpusubtype);
 		if (nd->slice)
@@ -167,8 +164,9 @@ static int node_get(struct graph *g, const char *path, const struct mo_loader *p
 	snprintf(host, len, "%s/%s", g->env->root, path);
 	int rc = node_open(g, host, path, parent, out);
 	free(host);
-	if (!rc && !*out)
-		rc = ut_fail(UT_EIO, "'%s' changed while being checked", path);
+	/* resolution saw the arch in this file; without it every later use of the node would crash */
+	if (!rc && !(*out)->slice)
+		rc = ut_fail(UT_EIO, "changed while being checked (no longer has the process's architecture)");
 	return rc ? ut_ctx(rc, "'%s'", path) : 0;
 }
 
@@ -394,7 +392,7 @@ static int check_imports(struct graph *g, struct node *nd, int is_root)
 			rc = report_missing(g, nd, ord, missing, nmiss);
 	}
 	for (uint32_t i = 0; i < im->n; i++)
-		if (im->v[i].ordinal < 1 && im->v[i].kind != MO_IMPORT_WEAK_BIND && im->v[i].ordinal != 0)
+		if (im->v[i].ordinal < 0 && im->v[i].kind != MO_IMPORT_WEAK_BIND)
 			g->rep->nunchecked++;
 	free(missing);
 	mo_imports_free(im);

@@ -70,7 +70,8 @@ const char *mo_leb_problem(int r)
 
 /* ---- names ---- */
 
-int mo_strpool_add(struct mo_strpool *pool, const char *name, size_t len, const char **out)
+/* Copies name[0, len) into the pool; *out is NUL-terminated and stable until the pool is released. */
+static int strpool_add(struct mo_strpool *pool, const char *name, size_t len, const char **out)
 {
 	if (len >= MO_MAX_SYMBOL_LEN)
 		return ut_fail(UT_EMALFORMED, "symbol name of %zu bytes exceeds the limit of %u", len, MO_MAX_SYMBOL_LEN);
@@ -103,7 +104,7 @@ int mo_strpool_add(struct mo_strpool *pool, const char *name, size_t len, const 
 	return 0;
 }
 
-void mo_strpool_release(struct mo_strpool *pool)
+static void strpool_release(struct mo_strpool *pool)
 {
 	for (uint32_t i = 0; i < pool->nblocks; i++)
 		free(pool->blocks[i]);
@@ -139,14 +140,14 @@ int mo_exports_add(struct mo_exports *e, const char *name, size_t len, const str
 	if (rc)
 		return rc;
 	struct mo_export x = *fields;
-	rc = mo_strpool_add(&e->pool, name, len, &x.name);
+	rc = strpool_add(&e->pool, name, len, &x.name);
 	if (rc)
 		return rc;
 	if (!(x.flags & EXPORT_SYMBOL_FLAGS_REEXPORT))
 		x.reexport_name = NULL;
 	else if (!x.reexport_name || !x.reexport_name[0])
 		x.reexport_name = x.name;
-	else if ((rc = mo_strpool_add(&e->pool, x.reexport_name, strlen(x.reexport_name), &x.reexport_name)) != 0)
+	else if ((rc = strpool_add(&e->pool, x.reexport_name, strlen(x.reexport_name), &x.reexport_name)) != 0)
 		return rc;
 	e->v[e->n++] = x;
 	return 0;
@@ -176,7 +177,7 @@ void mo_exports_release(struct mo_exports *e)
 	if (!e)
 		return;
 	free(e->v);
-	mo_strpool_release(&e->pool);
+	strpool_release(&e->pool);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -209,7 +210,7 @@ int mo_imports_add(struct mo_imports *im, const char *name, size_t len, int32_t 
 		return rc;
 	struct mo_import x = { .ordinal = ordinal, .kind = (uint8_t)kind, .weak = !!weak, .strong_def = !!strong_def,
 			       .uses = 1 };
-	rc = mo_strpool_add(&im->pool, name, len, &x.name);
+	rc = strpool_add(&im->pool, name, len, &x.name);
 	if (rc)
 		return rc;
 	im->v[im->n++] = x;
@@ -250,7 +251,7 @@ void mo_imports_release(struct mo_imports *im)
 	if (!im)
 		return;
 	free(im->v);
-	mo_strpool_release(&im->pool);
+	strpool_release(&im->pool);
 	memset(im, 0, sizeof(*im));
 }
 
@@ -305,29 +306,28 @@ static const struct mo_image *slice_image(const struct mo_slice *s, char where[4
 
 /* ---- entry points ---- */
 
-static int new_exports(struct mo_exports **out)
-{
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : ut_fail(UT_ENOMEM, "out of memory");
-}
-
-static int new_imports(struct mo_imports **out)
-{
-	*out = calloc(1, sizeof(**out));
-	return *out ? 0 : ut_fail(UT_ENOMEM, "out of memory");
-}
-
-int mo_exports_from_symtab(const struct mo_file *f, const struct mo_slice *s, struct mo_exports **out)
+/* The exports of slice s: from LC_SYMTAB when symtab is set or the slice has no trie, else from its trie. */
+static int exports_build(const struct mo_file *f, const struct mo_slice *s, int symtab, struct mo_exports **out)
 {
 	char where[48];
 	*out = NULL;
-	if (!slice_image(s, where))
+	const struct mo_image *img = slice_image(s, where);
+	if (!img)
 		return UT_EUNSUPPORTED;
-	struct mo_exports *e;
-	int rc = new_exports(&e);
-	if (rc)
-		return rc;
-	rc = mo_symtab_exports(f, s, e);
+	struct mo_exports *e = calloc(1, sizeof(*e));
+	if (!e)
+		return ut_fail(UT_ENOMEM, "out of memory");
+	int rc;
+	if (symtab || (!img->has_exports_trie && !img->has_dyld_info)) {
+		rc = mo_symtab_exports(f, s, e);
+	} else {
+		struct mo_range r = img->has_exports_trie ? img->exports_trie : img->export_info;
+		uint8_t *p = NULL;
+		rc = mo_read_linkedit(f, s, r.off, r.size, "export trie", &p);
+		if (!rc)
+			rc = mo_trie_parse(ut_span_make(p, r.size), r.off, img->ndeps, e);
+		free(p);
+	}
 	if (rc) {
 		mo_exports_free(e);
 		return ut_ctx(rc, "%s", where);
@@ -338,48 +338,12 @@ int mo_exports_from_symtab(const struct mo_file *f, const struct mo_slice *s, st
 
 int mo_exports_parse(const struct mo_file *f, const struct mo_slice *s, struct mo_exports **out)
 {
-	char where[48];
-	*out = NULL;
-	const struct mo_image *img = slice_image(s, where);
-	if (!img)
-		return UT_EUNSUPPORTED;
-	if (!img->has_exports_trie && !img->has_dyld_info)
-		return mo_exports_from_symtab(f, s, out);
-	struct mo_range r = img->has_exports_trie ? img->exports_trie : img->export_info;
-	struct mo_exports *e;
-	int rc = new_exports(&e);
-	if (rc)
-		return rc;
-	uint8_t *p = NULL;
-	rc = mo_read_linkedit(f, s, r.off, r.size, "export trie", &p);
-	if (!rc)
-		rc = mo_trie_parse(ut_span_make(p, r.size), r.off, img->ndeps, e);
-	free(p);
-	if (rc) {
-		mo_exports_free(e);
-		return ut_ctx(rc, "%s", where);
-	}
-	*out = e;
-	return 0;
+	return exports_build(f, s, 0, out);
 }
 
-int mo_imports_from_symtab(const struct mo_file *f, const struct mo_slice *s, struct mo_imports **out)
+int mo_exports_from_symtab(const struct mo_file *f, const struct mo_slice *s, struct mo_exports **out)
 {
-	char where[48];
-	*out = NULL;
-	if (!slice_image(s, where))
-		return UT_EUNSUPPORTED;
-	struct mo_imports *im;
-	int rc = new_imports(&im);
-	if (rc)
-		return rc;
-	rc = mo_symtab_imports(f, s, im);
-	if (rc) {
-		mo_imports_free(im);
-		return ut_ctx(rc, "%s", where);
-	}
-	*out = im;
-	return 0;
+	return exports_build(f, s, 1, out);
 }
 
 /* Reads one opcode range and interprets it. */
@@ -397,19 +361,11 @@ static int bind_range(const struct mo_file *f, const struct mo_slice *s, struct 
 	return rc;
 }
 
-int mo_imports_parse(const struct mo_file *f, const struct mo_slice *s, struct mo_imports **out)
+/* The bind opcode streams and the chained fixups imports of slice s. */
+static int dyld_imports(const struct mo_file *f, const struct mo_slice *s, struct mo_imports *im)
 {
-	char where[48];
-	*out = NULL;
-	const struct mo_image *img = slice_image(s, where);
-	if (!img)
-		return UT_EUNSUPPORTED;
-	if (!img->has_dyld_info && !img->has_chained_fixups)
-		return mo_imports_from_symtab(f, s, out);
-	struct mo_imports *im;
-	int rc = new_imports(&im);
-	if (rc)
-		return rc;
+	const struct mo_image *img = s->img;
+	int rc = 0;
 	if (img->has_dyld_info) {
 		rc = bind_range(f, s, img->bind, MO_IMPORT_BIND, im);
 		if (!rc)
@@ -425,10 +381,36 @@ int mo_imports_parse(const struct mo_file *f, const struct mo_slice *s, struct m
 			rc = mo_fixups_parse(img, ut_span_make(p, r.size), r.off, im);
 		free(p);
 	}
+	return rc;
+}
+
+/* The imports of slice s: from LC_SYMTAB when symtab is set or the slice has neither dyld info nor chained fixups. */
+static int imports_build(const struct mo_file *f, const struct mo_slice *s, int symtab, struct mo_imports **out)
+{
+	char where[48];
+	*out = NULL;
+	const struct mo_image *img = slice_image(s, where);
+	if (!img)
+		return UT_EUNSUPPORTED;
+	struct mo_imports *im = calloc(1, sizeof(*im));
+	if (!im)
+		return ut_fail(UT_ENOMEM, "out of memory");
+	int rc = symtab || (!img->has_dyld_info && !img->has_chained_fixups) ? mo_symtab_imports(f, s, im)
+									      : dyld_imports(f, s, im);
 	if (rc) {
 		mo_imports_free(im);
 		return ut_ctx(rc, "%s", where);
 	}
 	*out = im;
 	return 0;
+}
+
+int mo_imports_parse(const struct mo_file *f, const struct mo_slice *s, struct mo_imports **out)
+{
+	return imports_build(f, s, 0, out);
+}
+
+int mo_imports_from_symtab(const struct mo_file *f, const struct mo_slice *s, struct mo_imports **out)
+{
+	return imports_build(f, s, 1, out);
 }

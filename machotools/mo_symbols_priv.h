@@ -18,10 +18,6 @@ int mo_sleb(const uint8_t *p, size_t len, size_t *pos, int64_t *out);
 /* "bad ULEB" wording for a LEB128 result. */
 const char *mo_leb_problem(int r);
 
-/* Copies name[0, len) into the pool; *out is NUL-terminated and stable until the pool is released. */
-int mo_strpool_add(struct mo_strpool *pool, const char *name, size_t len, const char **out);
-void mo_strpool_release(struct mo_strpool *pool);
-
 /* Appends an export (name and re-export name copied); the list is sorted by mo_exports_finish. */
 int mo_exports_add(struct mo_exports *e, const char *name, size_t len, const struct mo_export *fields);
 void mo_exports_finish(struct mo_exports *e);

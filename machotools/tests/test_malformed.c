@@ -9,7 +9,10 @@
 #include <string.h>
 
 #include "mo_file.h"
+#include "mo_format.h"
+#include "test_symbols_macho.h"
 #include "tsupport.h"
+#include "ut_bytes.h"
 #include "ut_err.h"
 
 struct row {
@@ -130,4 +133,50 @@ Test(mo_malformed, valid_bases_parse)
 		mo_file_free(f);
 		ut_src_release(&src);
 	}
+}
+
+/* A minimal image plus 65 LC_FUNCTION_STARTS, the first 64 in __LINKEDIT and the last at last_off. */
+static uint8_t *many_function_starts(uint32_t last_off, size_t *len, uint32_t *last_index)
+{
+	struct tb_spec spec = { 0 };
+	uint8_t *p = tb_build(&spec, len);
+	uint32_t ncmds = ut_le32(p + 16), sizeofcmds = ut_le32(p + 20);
+	size_t at = MO_MACH_HEADER_64_SIZE + sizeofcmds;
+	for (uint32_t i = 0; i < 65; i++, at += MO_LINKEDIT_CMD_SIZE) {
+		ut_put_le32(p + at, LC_FUNCTION_STARTS);
+		ut_put_le32(p + at + 4, MO_LINKEDIT_CMD_SIZE);
+		ut_put_le32(p + at + 8, i < 64 ? 0x8000 : last_off); /* tb_build's __LINKEDIT starts at 0x8000 */
+		ut_put_le32(p + at + 12, 8);
+	}
+	ut_put_le32(p + 16, ncmds + 65);
+	ut_put_le32(p + 20, sizeofcmds + 65 * MO_LINKEDIT_CMD_SIZE);
+	*last_index = ncmds + 64;
+	return p;
+}
+
+/* Data outside __LINKEDIT is found however many __LINKEDIT ranges come before it. */
+Test(mo_malformed, linkedit_check_not_capped_at_64_ranges)
+{
+	size_t len;
+	uint32_t last;
+	uint8_t *ok = many_function_starts(0x8000, &len, &last);
+	struct ut_src src;
+	struct mo_file *f = NULL;
+	cr_assert_eq(ut_src_mem(&src, ok, len, "in-linkedit"), 0);
+	cr_assert_eq(mo_file_parse(&src, &f), 0, "all 65 in __LINKEDIT: %s", ut_errmsg());
+	mo_file_free(f);
+	ut_src_release(&src);
+	free(ok);
+
+	uint8_t *bad = many_function_starts(0x4000, &len, &last); /* __DATA */
+	cr_assert_eq(ut_src_mem(&src, bad, len, "65th-in-data"), 0);
+	int rc = mo_file_parse(&src, &f);
+	cr_assert_eq(rc, UT_EMALFORMED, "parse returned %d", rc);
+	cr_assert_null(f);
+	char want[64];
+	snprintf(want, sizeof(want), "load command %u (LC_FUNCTION_STARTS)", last);
+	cr_expect_not_null(strstr(ut_errmsg(), want), "'%s' does not name '%s'", ut_errmsg(), want);
+	cr_expect_not_null(strstr(ut_errmsg(), "outside __LINKEDIT"), "%s", ut_errmsg());
+	ut_src_release(&src);
+	free(bad);
 }

@@ -113,7 +113,16 @@ static void tree_free(struct tree *t)
 	free(t->root);
 }
 
-/* Runs the load check of framework image as QEMULauncher (arch) would load it. */
+static void dump(const struct mo_load_report *r)
+{
+	for (uint32_t i = 0; i < r->nproblems; i++) {
+		const struct mo_problem *p = &r->problems[i];
+		cr_log_info("problem %u: %s: %s needs %s: %s", i, mo_problem_kind_name(p->kind), p->image,
+			    p->install_name ? p->install_name : "-", p->detail ? p->detail : "");
+	}
+}
+
+/* Runs the load check of framework image as QEMULauncher (arch) would load it; logs the problems. */
 static struct mo_load_report *check_as(const struct tree *t, const char *arch, const char *image, unsigned flags)
 {
 	char *launcher = NULL;
@@ -139,32 +148,21 @@ static struct mo_load_report *check_as(const struct tree *t, const char *arch, c
 	mo_file_free(f);
 	ut_src_release(&src);
 	free(launcher);
+	dump(r);
 	return r;
 }
 
-static void dump(const struct mo_load_report *r)
+/* The first problem of kind k with the dependency @rpath/<name>.framework/Versions/A/<name>, or NULL. */
+static const struct mo_problem *find_problem(const struct mo_load_report *r, enum mo_problem_kind k, const char *name)
 {
-	for (uint32_t i = 0; i < r->nproblems; i++) {
-		const struct mo_problem *p = &r->problems[i];
-		cr_log_info("problem %u: %s: %s needs %s: %s", i, mo_problem_kind_name(p->kind), p->image,
-			    p->install_name ? p->install_name : "-", p->detail ? p->detail : "");
-	}
-}
-
-static const struct mo_problem *find_problem(const struct mo_load_report *r, enum mo_problem_kind k,
-					     const char *install_name)
-{
-	for (uint32_t i = 0; i < r->nproblems; i++)
-		if (r->problems[i].kind == k &&
-		    (!install_name || (r->problems[i].install_name && strcmp(r->problems[i].install_name, install_name) == 0)))
-			return &r->problems[i];
-	return NULL;
-}
-
-static char *dep_name(const char *name)
-{
-	char *p = NULL;
-	cr_assert(asprintf(&p, "@rpath/%s.framework/Versions/A/%s", name, name) > 0);
+	char *dep = NULL;
+	cr_assert(asprintf(&dep, "@rpath/%s.framework/Versions/A/%s", name, name) > 0);
+	const struct mo_problem *p = NULL;
+	for (uint32_t i = 0; i < r->nproblems && !p; i++)
+		if (r->problems[i].kind == k && r->problems[i].install_name &&
+		    strcmp(r->problems[i].install_name, dep) == 0)
+			p = &r->problems[i];
+	free(dep);
 	return p;
 }
 
@@ -175,7 +173,6 @@ Test(mo_resolve, all_good_no_problems, .timeout = 120)
 	const char *arches[] = { "arm64", "x86_64" };
 	for (int a = 0; a < 2; a++) {
 		struct mo_load_report *r = check_as(&t, arches[a], QEMU, MO_LOAD_CLOSURE);
-		dump(r);
 		cr_expect_eq(r->nproblems, 0u, "%s: %u problems", arches[a], r->nproblems);
 		cr_expect_eq(r->nimages, 15u, "%s: qemu + 14 frameworks, got %u", arches[a], r->nimages);
 		cr_expect_eq(r->nsystem, 15u, "%s: libSystem from each image", arches[a]);
@@ -255,10 +252,8 @@ Test(mo_resolve, missing_framework_is_unresolved, .timeout = 120)
 	tree_make(&t);
 	sh("rm -rf '%s/Contents/Frameworks/spice-server.1.framework'", t.root);
 	struct mo_load_report *r = check_as(&t, "arm64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 1u);
-	char *dep = dep_name("spice-server.1");
-	const struct mo_problem *p = find_problem(r, MO_PROBLEM_UNRESOLVED, dep);
+	const struct mo_problem *p = find_problem(r, MO_PROBLEM_UNRESOLVED, "spice-server.1");
 	cr_assert_not_null(p);
 	cr_expect_str_eq(p->image, "Contents/Frameworks/" QEMU ".framework/Versions/A/" QEMU);
 	cr_expect_eq(p->ordinal, 10u, "spice-server is the 10th dependency");
@@ -266,7 +261,6 @@ Test(mo_resolve, missing_framework_is_unresolved, .timeout = 120)
 		  "%s", p->detail);
 	cr_expect_null(p->path);
 	mo_load_report_free(r);
-	free(dep);
 	tree_free(&t);
 }
 
@@ -276,18 +270,16 @@ Test(mo_resolve, missing_symbol_listed, .timeout = 120)
 	tree_make(&t);
 	install(t.root, ts_fixture("loadres/libpixman-nounref.dylib"), "pixman-1.0");
 	struct mo_load_report *r = check_as(&t, "arm64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 1u);
-	char *dep = dep_name("pixman-1.0"), **want;
+	char **want;
 	size_t n = nm_expected_missing("libpixman-1", ts_fixture("loadres/libpixman-nounref.dylib"), &want);
 	cr_expect_eq(n, 1u, "llvm-nm: one pixman symbol lacking");
-	const struct mo_problem *p = find_problem(r, MO_PROBLEM_MISSING_SYMBOLS, dep);
+	const struct mo_problem *p = find_problem(r, MO_PROBLEM_MISSING_SYMBOLS, "pixman-1.0");
 	expect_symbols(p, want, n);
 	cr_expect_str_eq(p->symbols[0], "_pixman_image_unref");
 	cr_expect_str_eq(p->path, "Contents/Frameworks/pixman-1.0.framework/Versions/A/pixman-1.0");
 	mo_load_report_free(r);
 	strv_free(want);
-	free(dep);
 	tree_free(&t);
 }
 
@@ -297,19 +289,15 @@ Test(mo_resolve, x86_64_only_framework_missing_arch, .timeout = 120)
 	tree_make(&t);
 	install(t.root, ts_fixture("stubs-x86_64/libzstd.1.dylib"), "zstd.1");
 	struct mo_load_report *r = check_as(&t, "arm64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 1u);
-	char *dep = dep_name("zstd.1");
-	const struct mo_problem *p = find_problem(r, MO_PROBLEM_MISSING_ARCH, dep);
+	const struct mo_problem *p = find_problem(r, MO_PROBLEM_MISSING_ARCH, "zstd.1");
 	cr_assert_not_null(p);
 	cr_expect(strstr(p->detail, "(mach-o file, but is an incompatible architecture (have 'x86_64', need 'arm64'))"),
 		  "%s", p->detail);
 	mo_load_report_free(r);
 	r = check_as(&t, "x86_64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 0u, "an x86_64 process loads it");
 	mo_load_report_free(r);
-	free(dep);
 	tree_free(&t);
 }
 
@@ -319,17 +307,14 @@ Test(mo_resolve, compat_version_too_new_incompatible, .timeout = 120)
 	tree_make(&t);
 	install(t.root, ts_fixture("loadres/libjpeg-0.9.dylib"), "jpeg.62");
 	struct mo_load_report *r = check_as(&t, "arm64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 1u);
-	char *dep = dep_name("jpeg.62");
-	const struct mo_problem *p = find_problem(r, MO_PROBLEM_INCOMPATIBLE_VERSION, dep);
+	const struct mo_problem *p = find_problem(r, MO_PROBLEM_INCOMPATIBLE_VERSION, "jpeg.62");
 	cr_assert_not_null(p);
 	cr_expect_eq(p->need_version, 0x10000u, "qemu links jpeg with compatibility version 1.0.0");
 	cr_expect_eq(p->have_version, 0x900u, "0.9.0");
 	cr_expect(strstr(p->detail, "requires version 1.0.0 or later, but 'Contents/Frameworks/jpeg.62.framework/Versions/A/jpeg.62' provides version 0.9.0"),
 		  "%s", p->detail);
 	mo_load_report_free(r);
-	free(dep);
 	tree_free(&t);
 }
 
@@ -342,7 +327,6 @@ Test(mo_resolve, every_problem_listed_not_just_the_first, .timeout = 120)
 	install(t.root, ts_fixture("stubs-x86_64/libzstd.1.dylib"), "zstd.1");
 	install(t.root, ts_fixture("loadres/libjpeg-0.9.dylib"), "jpeg.62");
 	struct mo_load_report *r = check_as(&t, "arm64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 4u);
 	/* in dependency order: pixman (1), jpeg (7), spice-server (10), zstd (12) */
 	static const enum mo_problem_kind want[] = { MO_PROBLEM_MISSING_SYMBOLS, MO_PROBLEM_INCOMPATIBLE_VERSION,
@@ -362,7 +346,6 @@ Test(mo_resolve, image_without_the_arch, .timeout = 120)
 	tree_make(&t);
 	install(t.root, ts_fixture("qemu-x86_64.dylib"), QEMU);
 	struct mo_load_report *r = check_as(&t, "arm64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
 	cr_assert_eq(r->nproblems, 1u);
 	cr_expect_eq(r->problems[0].kind, MO_PROBLEM_IMAGE_ARCH);
 	cr_expect_null(r->problems[0].install_name);
@@ -379,7 +362,6 @@ Test(mo_resolve, sysroot_install_names_unresolved, .timeout = 120)
 	char *rel = fw(QEMU);
 	sh("cp '%s' '%s/%s'", ts_fixture("qemu-fat.dylib"), t.root, rel);
 	struct mo_load_report *r = check_as(&t, "arm64", QEMU, 0);
-	dump(r);
 	cr_expect_eq(r->nproblems, 14u);
 	for (uint32_t i = 0; i < r->nproblems; i++) {
 		cr_expect_eq(r->problems[i].kind, MO_PROBLEM_UNRESOLVED);
@@ -422,7 +404,6 @@ Test(mo_resolve, reexported_dylib_followed, .timeout = 120)
 	repoint_intl(&t, "umbrella");
 	install(t.root, ts_fixture("loadres/libumbrella.dylib"), "umbrella");
 	struct mo_load_report *r = check_as(&t, "arm64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 0u, "libintl_textdomain comes through umbrella's LC_REEXPORT_DYLIB");
 	cr_expect_eq(r->nimages, 16u);
 	mo_load_report_free(r);
@@ -430,12 +411,11 @@ Test(mo_resolve, reexported_dylib_followed, .timeout = 120)
 	/* without intl.8.framework: umbrella's own dependency fails, and the symbol is missing */
 	sh("rm -rf '%s/Contents/Frameworks/intl.8.framework'", t.root);
 	r = check_as(&t, "arm64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
-	char *dep = dep_name("umbrella"), *intl = dep_name("intl.8"), **want;
-	const struct mo_problem *p = find_problem(r, MO_PROBLEM_MISSING_SYMBOLS, dep);
+	char **want;
+	const struct mo_problem *p = find_problem(r, MO_PROBLEM_MISSING_SYMBOLS, "umbrella");
 	size_t n = nm_expected_missing("libintl", ts_fixture("loadres/libumbrella-plain.dylib"), &want);
 	expect_symbols(p, want, n);
-	p = find_problem(r, MO_PROBLEM_UNRESOLVED, intl);
+	p = find_problem(r, MO_PROBLEM_UNRESOLVED, "intl.8");
 	cr_assert_not_null(p);
 	cr_expect_str_eq(p->image, "Contents/Frameworks/umbrella.framework/Versions/A/umbrella");
 	cr_expect_eq(r->nproblems, 3u, "missing symbols + umbrella's LC_LOAD_DYLIB and LC_REEXPORT_DYLIB of intl");
@@ -444,13 +424,10 @@ Test(mo_resolve, reexported_dylib_followed, .timeout = 120)
 	/* an umbrella that does not re-export: the symbols are missing (llvm-nm decides which) */
 	install(t.root, ts_fixture("loadres/libumbrella-plain.dylib"), "umbrella");
 	r = check_as(&t, "arm64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 1u);
-	expect_symbols(find_problem(r, MO_PROBLEM_MISSING_SYMBOLS, dep), want, n);
+	expect_symbols(find_problem(r, MO_PROBLEM_MISSING_SYMBOLS, "umbrella"), want, n);
 	mo_load_report_free(r);
 	strv_free(want);
-	free(dep);
-	free(intl);
 	tree_free(&t);
 }
 
@@ -487,13 +464,11 @@ Test(mo_resolve, trie_reexport_entries_followed, .timeout = 120)
 	repoint_intl(&t, "tumbrella");
 	trie_umbrella(&t, "");
 	struct mo_load_report *r = check_as(&t, "arm64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 0u);
 	mo_load_report_free(r);
 	/* re-exported under another name that intl does not have */
 	trie_umbrella(&t, "_no_such_symbol");
 	r = check_as(&t, "arm64", QEMU, MO_LOAD_CLOSURE);
-	dump(r);
 	cr_assert_eq(r->nproblems, 1u);
 	cr_expect_eq(r->problems[0].kind, MO_PROBLEM_MISSING_SYMBOLS);
 	cr_assert_eq(r->problems[0].nsymbols, 1u);
@@ -508,17 +483,14 @@ Test(mo_resolve, weak_dependency_may_be_missing, .timeout = 120)
 	tree_make(&t);
 	install(t.root, ts_fixture("fat-deps"), "deps");
 	struct mo_load_report *r = check_as(&t, "arm64", "deps", MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 0u);
 	mo_load_report_free(r);
 	sh("rm -rf '%s/Contents/Frameworks/usb-1.0.0.framework'", t.root);
 	r = check_as(&t, "arm64", "deps", MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 0u, "libusb is LC_LOAD_WEAK_DYLIB: dyld carries on");
 	mo_load_report_free(r);
 	sh("rm -rf '%s/Contents/Frameworks/glib-2.0.0.framework'", t.root);
 	r = check_as(&t, "arm64", "deps", MO_LOAD_CLOSURE);
-	dump(r);
 	cr_expect_eq(r->nproblems, 1u, "glib is not weak");
 	mo_load_report_free(r);
 	tree_free(&t);
@@ -531,7 +503,6 @@ Test(mo_resolve, symlink_out_of_the_bundle_not_followed, .timeout = 120)
 	char *rel = fw("zstd.1");
 	sh("rm '%s/%s' && ln -s '%s' '%s/%s'", t.root, rel, ts_fixture("stubs-arm64/libzstd.1.dylib"), t.root, rel);
 	struct mo_load_report *r = check_as(&t, "arm64", QEMU, 0);
-	dump(r);
 	cr_assert_eq(r->nproblems, 1u);
 	cr_expect_eq(r->problems[0].kind, MO_PROBLEM_UNRESOLVED);
 	cr_expect(strstr(r->problems[0].detail, "a symlink leads out of the bundle"), "%s", r->problems[0].detail);

@@ -66,22 +66,7 @@ static size_t flat_trie(uint8_t *out, const struct entry *v, size_t n)
 
 static const char *const two_deps[] = { "/usr/lib/libfirst.dylib", "@rpath/Second.framework/Versions/A/Second" };
 
-/* One temporary directory per test (Criterion runs each test in its own process). */
-static char *tmpdir_once(void)
-{
-	static char *dir;
-	if (!dir)
-		dir = ts_tmpdir();
-	return dir;
-}
-
-static void tmpdir_done(void)
-{
-	char *dir = tmpdir_once();
-	ts_rmtree(dir);
-}
-
-TestSuite(mo_symbols_bytes, .fini = tmpdir_done);
+TestSuite(mo_symbols_bytes, .fini = tb_tmpdir_done);
 
 Test(mo_symbols_bytes, trie_every_kind_agrees_with_llvm_objdump)
 {
@@ -100,7 +85,7 @@ Test(mo_symbols_bytes, trie_every_kind_agrees_with_llvm_objdump)
 	uint8_t trie[512];
 	size_t n = flat_trie(trie, v, 7);
 	struct tb_spec spec = { .ndeps = 2, .dep_names = two_deps, .dyld_info = 1, .exports = { trie, n } };
-	char *path = tb_write(&spec, tmpdir_once(), "trie-kinds");
+	char *path = tb_write(&spec, tb_tmpdir(), "trie-kinds");
 	struct symtest_totals t = { 0 };
 	symtest_check_file(path, &t);
 	cr_expect_eq(t.exports, 7u);
@@ -211,7 +196,7 @@ Test(mo_symbols_bytes, binds_agree_with_llvm_objdump)
 	spec.bind = (struct tb_blob){ bind, bind_stream(bind) };
 	spec.lazy_bind = (struct tb_blob){ lazy, lazy_stream(lazy) };
 	spec.weak_bind = (struct tb_blob){ weak, weak_stream(weak) };
-	char *path = tb_write(&spec, tmpdir_once(), "binds");
+	char *path = tb_write(&spec, tb_tmpdir(), "binds");
 	struct symtest_totals t = { 0 };
 	symtest_check_file(path, &t);
 	cr_expect_eq(t.binds, 10u, "6 binds + 2 lazy + 2 weak, got %zu", t.binds);
@@ -287,7 +272,7 @@ Test(mo_symbols_bytes, symtab_fallback_agrees_with_llvm_nm)
 	n += nlist(syms + n, 46, N_UNDF | N_EXT, 0, DYNAMIC_LOOKUP_ORDINAL << 8, 0);
 	struct tb_spec spec = { .ndeps = 2, .dep_names = two_deps, .syms = { syms, n }, .nsyms = 8,
 				.strs = { strs, sizeof(strs) } };
-	char *path = tb_write(&spec, tmpdir_once(), "symtab-only");
+	char *path = tb_write(&spec, tb_tmpdir(), "symtab-only");
 	struct ut_src src;
 	struct mo_file *f = NULL;
 	cr_assert_eq(ut_src_open(&src, path), 0);
@@ -323,7 +308,7 @@ Test(mo_symbols_bytes, symtab_fallback_agrees_with_llvm_nm)
 	uint8_t trie[64];
 	spec.dyld_info = 1;
 	spec.exports = (struct tb_blob){ trie, flat_trie(trie, &one, 1) };
-	char *p2 = tb_write(&spec, tmpdir_once(), "symtab-and-empty-trie");
+	char *p2 = tb_write(&spec, tb_tmpdir(), "symtab-and-empty-trie");
 	struct symtest_totals t = { 0 };
 	symtest_check_file(p2, &t);
 	free(p2);

@@ -176,3 +176,13 @@ char *tb_write(const struct tb_spec *s, const char *dir, const char *name)
 	free(p);
 	return path;
 }
+
+char *tb_tmpdir(void)
+{
+	static char *dir;
+	if (!dir)
+		dir = ts_tmpdir();
+	return dir;
+}
+
+void tb_tmpdir_done(void) { ts_rmtree(tb_tmpdir()); }

@@ -41,6 +41,10 @@ uint8_t *tb_build(const struct tb_spec *s, size_t *len);
 /* Writes the file to dir/name; returns the path (malloc'd). */
 char *tb_write(const struct tb_spec *s, const char *dir, const char *name);
 
+/* One temporary directory per test (Criterion runs each test in its own process); tb_tmpdir_done removes it. */
+char *tb_tmpdir(void);
+void tb_tmpdir_done(void);
+
 /* Appends an unsigned LEB128 to p at *n. */
 void tb_uleb(uint8_t *p, size_t *n, uint64_t v);
 /* Appends bytes / a NUL-terminated string. */

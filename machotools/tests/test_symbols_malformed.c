@@ -24,21 +24,7 @@
 #include "ut_err.h"
 #include "ut_file.h"
 
-/* One temporary directory per test (Criterion runs each test in its own process). */
-static char *tmpdir_once(void)
-{
-	static char *dir;
-	if (!dir)
-		dir = ts_tmpdir();
-	return dir;
-}
-
-static void tmpdir_done(void)
-{
-	ts_rmtree(tmpdir_once());
-}
-
-TestSuite(mo_symbols_malformed, .fini = tmpdir_done);
+TestSuite(mo_symbols_malformed, .fini = tb_tmpdir_done);
 
 /* ---- chained fixups ---- */
 
@@ -458,7 +444,7 @@ Test(mo_symbols_malformed, table, .timeout = 120)
 		mo_exports_free(e == (struct mo_exports *)1 ? NULL : e);
 		mo_imports_free(im == (struct mo_imports *)1 ? NULL : im);
 		if (row->llvm_rejects) {
-			char *dir = tmpdir_once(), *path = tb_write(&spec, dir, row->name), *cmd = NULL, *out = NULL,
+			char *dir = tb_tmpdir(), *path = tb_write(&spec, dir, row->name), *cmd = NULL, *out = NULL,
 			     *err = NULL;
 			cr_assert(asprintf(&cmd, "llvm-objdump-14 --macho --exports-trie --bind --lazy-bind '%s'", path) > 0);
 			int lrc = ts_sh(cmd, &out, &err);
