@@ -4,16 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ut_bytes.h"
 #include "ut_err.h"
 
 #define MAX_TEXT ((size_t)1 << 20)
 
 static int is_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
-static int hex_val(char c)
-{
-	return is_digit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
-}
 
 static int lex_fail(const struct req_lexer *c, size_t pos, const char *what)
 {
@@ -25,12 +22,12 @@ static int put_hex(struct req_lexer *c, const char *s, size_t n, size_t pos)
 {
 	if (n == 0 || n % 2)
 		return lex_fail(c, pos, "odd number of hex digits");
-	for (size_t i = 0; i < n; i += 2) {
-		int rc = ut_buf_u8(&c->arena, (uint8_t)(hex_val(s[i]) << 4 | hex_val(s[i + 1])));
-		if (rc)
-			return rc;
-	}
-	return 0;
+	int rc = ut_buf_grow(&c->arena, n / 2);
+	if (!rc && ut_unhex(c->arena.p + c->arena.len, s, n / 2))
+		rc = lex_fail(c, pos, "not a hex digit");
+	if (!rc)
+		c->arena.len += n / 2;
+	return rc;
 }
 
 static size_t skip_space(const char *s, size_t i)
@@ -80,7 +77,7 @@ static int lex_one(struct req_lexer *c, size_t i, struct token *t, size_t *next)
 	t->pos = i;
 	t->val = c->arena.len;
 	if (s[i] == 'H' && s[i + 1] == '"') {
-		for (e = i + 2; hex_val(s[e]) >= 0; e++)
+		for (e = i + 2; ut_hexval((unsigned char)s[e]) >= 0; e++)
 			;
 		if (s[e] != '"')
 			return lex_fail(c, i, "unterminated hash constant");
@@ -88,7 +85,7 @@ static int lex_one(struct req_lexer *c, size_t i, struct token *t, size_t *next)
 		rc = put_hex(c, s + i + 2, e - i - 2, i);
 		e++;
 	} else if (s[i] == '0' && s[i + 1] == 'x') {
-		for (e = i + 2; hex_val(s[e]) >= 0; e++)
+		for (e = i + 2; ut_hexval((unsigned char)s[e]) >= 0; e++)
 			;
 		t->t = T_HEX;
 		rc = put_hex(c, s + i + 2, e - i - 2, i);

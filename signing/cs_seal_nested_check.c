@@ -1,6 +1,5 @@
 /* cs_seal_nested_check.c - the default check of nested code against its seal entry (SEC validateNestedCode). */
 #define _POSIX_C_SOURCE 200809L
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +10,8 @@
 #include "mo_file.h"
 #include "ut_err.h"
 #include "ut_file.h"
+#include "ut_bytes.h"
 #include "ut_limits.h"
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /*
  * An ad-hoc requirement `cdhash H"<40 hex>" or cdhash H"..."`: 1 when one of
@@ -36,12 +28,8 @@ static int cdhash_list_matches(const char *req, const struct cs_nested_info *n)
 			return -1;
 		p += 9;
 		uint8_t h[CS_CDHASH_LEN];
-		for (unsigned i = 0; i < CS_CDHASH_LEN; i++) {
-			int a = hexval((unsigned char)p[2 * i]), b = a < 0 ? -1 : hexval((unsigned char)p[2 * i + 1]);
-			if (b < 0)
-				return -1;
-			h[i] = (uint8_t)(a << 4 | b);
-		}
+		if (ut_unhex(h, p, CS_CDHASH_LEN))
+			return -1;
 		p += 2 * CS_CDHASH_LEN;
 		if (*p++ != '"')
 			return -1;

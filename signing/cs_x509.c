@@ -302,28 +302,9 @@ done:
 	return rc;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_sha256(uint8_t out[32], const char *s, size_t len)
 {
-	if (len != 64)
-		return -1;
-	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval((unsigned char)s[2 * i]), lo = hexval((unsigned char)s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return len == 64 ? ut_unhex(out, s, 32) : -1;
 }
 
 const struct cs_root *cs_apple_roots(size_t *n)

@@ -64,3 +64,26 @@ void ut_hex(char *out, const uint8_t *p, size_t n)
 	}
 	out[2 * n] = '\0';
 }
+
+int ut_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int ut_unhex(uint8_t *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = ut_hexval((unsigned char)s[2 * i]);
+		int lo = hi < 0 ? -1 : ut_hexval((unsigned char)s[2 * i + 1]);
+		if (lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}

@@ -83,5 +83,13 @@ static inline size_t ut_rd_left(const struct ut_reader *r) { return r->err ? 0 :
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void ut_hex(char *out, const uint8_t *p, size_t n);
+/* The value of one hex digit (either case), or -1. */
+int ut_hexval(int c);
+/*
+ * Decodes the 2n hex digits (either case) at s into out[n].  Returns 0, or
+ * -1 at the first character that is not a hex digit (s is read no further,
+ * so a string shorter than 2n is safe when NUL-terminated).
+ */
+int ut_unhex(uint8_t *out, const char *s, size_t n);
 
 #endif
