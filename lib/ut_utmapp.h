@@ -49,6 +49,9 @@ void ut_sig_info_release(struct ut_sig_info *s);
  * error (is_signed 0); an unreadable or malformed one is.
  */
 int ut_sig_info_read(struct ut_sig_info *out, const char *path, const char *host_arch);
+/* The same for a file already parsed (f borrowed); failures name no file. */
+struct mo_file;
+int ut_sig_info_of(struct ut_sig_info *out, const struct mo_file *f, const char *host_arch);
 
 /* True when the signature enforces library validation: hardened runtime or CS_REQUIRE_LV, without the entitlement that disables it. */
 int ut_sig_library_validation(const struct ut_sig_info *s);
