@@ -235,6 +235,42 @@ plist_t vm_want(struct vm_parse *ps, plist_t dict, const char *where, const char
 	return v;
 }
 
+void vm_set_str(struct vm_parse *ps, char **dst, const char *s)
+{
+	if (!s)
+		return;
+	char *d = strdup(s);
+	if (!d) {
+		ps->oom = 1;
+		return;
+	}
+	free(*dst);
+	*dst = d;
+}
+
+int vm_parse_v4_head(struct vm_parse *ps, plist_t root)
+{
+	struct ut_vm_config *vm = ps->vm;
+	if (!vm->has_version) {
+		vm_invalid(ps, "missing 'ConfigurationVersion' (UTM reads it as 0: too old, needs 4)");
+		return -1;
+	}
+	if (vm->version != 4) {
+		vm_invalid(ps, "ConfigurationVersion %lld is %s than UTM reads (4)", (long long)vm->version,
+			   vm->version < 4 ? "older" : "newer");
+		return -1;
+	}
+	plist_t info = vm_need(ps, root, "", "Information", PLIST_DICT);
+	if (info) {
+		vm_set_str(ps, &vm->name, ut_plist_str(vm_need(ps, info, "Information", "Name", PLIST_STRING)));
+		const char *uuid = ut_plist_str(vm_need(ps, info, "Information", "UUID", PLIST_STRING));
+		if (uuid && !vm_is_uuid(uuid))
+			vm_invalid(ps, "bad UUID '%s' in 'Information.UUID'", uuid);
+		vm_set_str(ps, &vm->uuid, uuid);
+	}
+	return 0;
+}
+
 /* ---- public ---- */
 
 const char *ut_vm_status_name(enum ut_vm_status s)
