@@ -15,19 +15,26 @@
 #include "ut_bytes.h"
 #include "ut_file.h"
 
-char *ui_printf(const char *fmt, ...)
+char *ui_vprintf(const char *fmt, va_list ap)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_list aq;
+	va_copy(aq, ap);
+	int n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
 	char *s = n < 0 ? NULL : malloc((size_t)n + 1);
 	if (!s) {
 		ut_fail(UT_ENOMEM, "out of memory");
 		return NULL;
 	}
-	va_start(ap, fmt);
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
+}
+
+char *ui_printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = ui_vprintf(fmt, ap);
 	va_end(ap);
 	return s;
 }
@@ -133,6 +140,39 @@ int ui_sha256_file(const char *path, char out[65], uint64_t *size)
 			*size = s.size;
 	}
 	ut_src_release(&s);
+	return rc;
+}
+
+int ui_sha256_hex(char out[65], const void *p, size_t len)
+{
+	uint8_t md[CS_HASH_MAX_SIZE];
+	int rc = cs_hash(CS_HASHTYPE_SHA256, p, len, md);
+	if (!rc)
+		ut_hex(out, md, CS_SHA256_LEN);
+	return rc;
+}
+
+int ui_mkdirs(const char *path, unsigned mode)
+{
+	char *s = ui_strdup(path);
+	if (!s)
+		return UT_ENOMEM;
+	int rc = 0;
+	for (char *p = s; !rc; p++) {
+		if ((*p != '/' || p == s) && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		struct stat st;
+		if (mkdir(s, (mode_t)mode) != 0 && errno != EEXIST)
+			rc = ut_fail_errno(UT_EIO, errno, "cannot create directory '%s'", s);
+		else if (stat(s, &st) != 0 || !S_ISDIR(st.st_mode))
+			rc = ut_fail(UT_EIO, "'%s' is not a directory", s);
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	free(s);
 	return rc;
 }
 

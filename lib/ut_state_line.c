@@ -10,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cs_format.h"
-#include "cs_hash.h"
-#include "ut_bytes.h"
 #include "ut_limits.h"
 #include "ut_state_int.h"
 
@@ -61,16 +58,6 @@ int st_relpath_check(const char *rel)
 			break;
 		p = slash + 1;
 	}
-	return 0;
-}
-
-int st_sha256_hex(char out[65], const void *p, size_t len)
-{
-	uint8_t md[CS_HASH_MAX_SIZE];
-	int rc = cs_hash(CS_HASHTYPE_SHA256, p, len, md);
-	if (rc)
-		return rc;
-	ut_hex(out, md, 32);
 	return 0;
 }
 

@@ -157,7 +157,5 @@ void vm_check_args(struct vm_parse *ps, plist_t args, const char *where);
  */
 int vm_backup_write(char **dir, const char *state_dir, int64_t now, const char *bundle, const char *config_path,
 		    const uint8_t *p, size_t len, int format);
-/* Lowercase hex SHA-256 of p (65 bytes out). */
-int vm_sha256_hex(char out[65], const void *p, size_t len);
 
 #endif
