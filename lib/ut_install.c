@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ut_bytes.h"
 #include "ut_install_int.h"
 
 #define STAGE_PREFIX "utmpatch-stage-"
@@ -362,17 +363,12 @@ int ut_install_cdhash_of(void *ctx, const char *path, char hex[41])
 
 char *ui_hex_encode(const uint8_t *p, size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
 	char *s = len > ((size_t)-1) / 2 - 1 ? NULL : malloc(2 * len + 1);
 	if (!s) {
 		ut_fail(UT_ENOMEM, "out of memory");
 		return NULL;
 	}
-	for (size_t i = 0; i < len; i++) {
-		s[2 * i] = digits[p[i] >> 4];
-		s[2 * i + 1] = digits[p[i] & 15];
-	}
-	s[2 * len] = '\0';
+	ut_hex(s, p, len);
 	return s;
 }
 
