@@ -143,5 +143,12 @@ int ut_utm_libname(const char *install_name, char **out);
  */
 struct mo_exports;
 const char *ut_utm_qemu_entry(const struct mo_exports *ex, const char *missing[3], size_t *nmissing);
+/*
+ * Why QEMULauncher cannot start a framework ut_utm_qemu_entry found nothing
+ * in: "QEMULauncher finds none of its entry points: it needs ... (missing:
+ * qemu_init, ...)", for the install's refusal and the verify gate alike.
+ */
+#define UT_UTM_ENTRY_WHY_MAX 256
+void ut_utm_qemu_entry_why(char out[UT_UTM_ENTRY_WHY_MAX], const char *const missing[3], size_t nmissing);
 
 #endif
