@@ -21,7 +21,6 @@
 #include "ut_install_int.h"
 #include "ut_limits.h"
 
-#define DLV_KEY "com.apple.security.cs.disable-library-validation"
 
 const char *ui_new_team(const struct ut_install *in)
 {
@@ -381,7 +380,7 @@ int ui_closure_restore(struct ut_install *in)
 		char keys[512] = "";
 		for (size_t k = 0; k < ec->nkeys; k++)
 			if ((ec->keys[k].required_why && !ec->keys[k].now) ||
-			    (ec->lv_refuses && strcmp(ec->keys[k].key, DLV_KEY) == 0))
+			    (ec->lv_refuses && strcmp(ec->keys[k].key, UT_ENT_DISABLE_LV) == 0))
 				snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s", keys[0] ? ", " : "",
 					 ec->keys[k].key);
 		rc = ui_warn(in, "%s lacks entitlements UTM needs: %s", x->name, keys);
