@@ -109,14 +109,5 @@ int ut_sig_library_validation(const struct ut_sig_info *s)
 {
 	if (!s->is_signed || !(s->flags & (CS_RUNTIME | CS_REQUIRE_LV)))
 		return 0;
-	if (s->ents && (s->flags & CS_REQUIRE_LV) == 0) {
-		plist_t v = plist_dict_get_item(s->ents, UT_ENT_DISABLE_LV);
-		if (v && plist_get_node_type(v) == PLIST_BOOLEAN) {
-			uint8_t b = 0;
-			plist_get_bool_val(v, &b);
-			if (b)
-				return 0;
-		}
-	}
-	return 1;
+	return (s->flags & CS_REQUIRE_LV) || !ut_plist_dict_true(s->ents, UT_ENT_DISABLE_LV);
 }
