@@ -176,39 +176,6 @@ int ui_mkdirs(const char *path, unsigned mode)
 	return rc;
 }
 
-int ui_same_bytes(const char *a, const char *b)
-{
-	struct stat sa, sb;
-	if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
-		return 0;
-	if (!S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode) || sa.st_size != sb.st_size)
-		return 0;
-	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-	int same = fa && fb ? 1 : -1;
-	if (same < 0)
-		ut_fail_errno(UT_EIO, errno, "cannot read '%s'", fa ? b : a);
-	static const size_t chunk = 1u << 16;
-	char *ba = malloc(chunk), *bb = malloc(chunk);
-	if (same == 1 && (!ba || !bb))
-		same = ut_fail(UT_ENOMEM, "out of memory");
-	while (same == 1) {
-		size_t na = fread(ba, 1, chunk, fa), nb = fread(bb, 1, chunk, fb);
-		if (na != nb || memcmp(ba, bb, na) != 0)
-			same = 0;
-		else if (na < chunk)
-			break;
-	}
-	if (same == 1 && (ferror(fa) || ferror(fb)))
-		same = ut_fail(UT_EIO, "cannot read '%s' or '%s'", a, b);
-	free(ba);
-	free(bb);
-	if (fa)
-		fclose(fa);
-	if (fb)
-		fclose(fb);
-	return same;
-}
-
 double ui_now(void)
 {
 	struct timespec ts;

@@ -43,8 +43,6 @@ int ui_sha256_file(const char *path, char out[65], uint64_t *size);
 int ui_sha256_hex(char out[65], const void *p, size_t len);
 /* mkdir -p: creates the missing directories of path with mode; a part that is not a directory is UT_EIO. */
 int ui_mkdirs(const char *path, unsigned mode);
-/* 1 when both regular files have the same bytes, 0 when not (a missing file differs); negative on I/O errors. */
-int ui_same_bytes(const char *a, const char *b);
 
 /* The name of a slice's architecture into out[32] ("arm64", "x86_64"). */
 struct mo_slice;
