@@ -10,19 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ut_install_util.h"
 #include "ut_limits.h"
 #include "ut_state_int.h"
 
 char *st_printf(const char *fmt, ...)
 {
-	va_list ap, aq;
+	va_list ap;
 	va_start(ap, fmt);
-	va_copy(aq, ap);
-	int n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
-	char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-	if (s)
-		vsnprintf(s, (size_t)n + 1, fmt, ap);
+	char *s = ui_vprintf(fmt, ap);
 	va_end(ap);
 	return s;
 }

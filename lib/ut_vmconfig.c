@@ -17,31 +17,18 @@
 #include <string.h>
 
 #include "ut_file.h"
+#include "ut_install_util.h"
 #include "ut_limits.h"
 #include "ut_plist.h"
 #include "ut_vm_internal.h"
 
 /* ---- small helpers shared by the ut_vm*.c files ---- */
 
-static char *vm_vprintf(const char *fmt, va_list ap)
-{
-	va_list aq;
-	va_copy(aq, ap);
-	int n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
-	if (n < 0)
-		return NULL;
-	char *s = malloc((size_t)n + 1);
-	if (s)
-		vsnprintf(s, (size_t)n + 1, fmt, ap);
-	return s;
-}
-
 char *vm_printf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *s = vm_vprintf(fmt, ap);
+	char *s = ui_vprintf(fmt, ap);
 	va_end(ap);
 	return s;
 }
@@ -64,7 +51,7 @@ int vm_strs_add(char ***v, size_t *n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *s = vm_vprintf(fmt, ap);
+	char *s = ui_vprintf(fmt, ap);
 	va_end(ap);
 	int rc = strs_push(v, n, s);
 	return rc ? ut_fail(rc, "out of memory") : 0;
@@ -146,7 +133,7 @@ static const char *plist_type_label(plist_type t)
 
 static void add_line(struct vm_parse *ps, char ***v, size_t *n, const char *fmt, va_list ap)
 {
-	if (strs_push(v, n, vm_vprintf(fmt, ap)))
+	if (strs_push(v, n, ui_vprintf(fmt, ap)))
 		ps->oom = 1;
 }
 
