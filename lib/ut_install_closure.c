@@ -311,23 +311,15 @@ int ui_closure_install(struct ut_install *in)
 				 "will refuse %s.framework (\"not valid for use in process: mapping process and mapped "
 				 "file (non-platform) have different Team IDs\"), so VMs using %s will not start",
 			     launcher->sig.team_id[0] ? launcher->sig.team_id : "none", which, in->target);
-	} else if (!rc && conflict) {
-		struct ut_inst_comp *c = closure_add(in, (size_t)a->launcher, UT_ACT_RESIGN,
-						     "it enforces library validation and would refuse the new framework");
-		plist_t base = NULL;
-		const char *from = "pristine record";
-		if (!c)
-			rc = UT_ENOMEM;
-		if (!rc && (rc = recorded_ents(in, launcher->exec_rel, &base)) == 0 && !base) {
-			from = "current signature";
-			rc = copy_dict(launcher->sig.ents, &base);
-		}
-		/* Its new signature keeps hardened runtime: library validation stays on unless the key is added. */
-		if (!rc)
-			rc = make_plan(in, c, base, from, needs_dlv(in, (size_t)a->launcher), 0, &ps);
+	} else if (!rc && conflict &&
+		   !closure_add(in, (size_t)a->launcher, UT_ACT_RESIGN,
+				"it enforces library validation and would refuse the new framework")) {
+		rc = UT_ENOMEM;
 	}
 	if (!rc && !in->minimal)
 		rc = add_ancestors(in);
+	/* The launcher's plan too: its new signature keeps hardened runtime, so library validation stays on
+	   unless needs_dlv adds the key. */
 	if (!rc)
 		rc = plan_rest(in, &ps, 0);
 	if (!rc && in->minimal && in->fw >= 0)
