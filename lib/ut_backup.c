@@ -16,6 +16,7 @@
 #include "cs_hash.h"
 #include "ut_bytes.h"
 #include "ut_file.h"
+#include "ut_install_util.h"
 #include "ut_limits.h"
 #include "ut_state_int.h"
 
@@ -23,23 +24,6 @@
 enum { CHUNK = 1 << 20, LEVEL = Z_BEST_SPEED };
 
 char *ut_backup_blob_path(const char *store, const char *sha256) { return st_printf("%s/%s.z", store, sha256); }
-
-static int hash_file(const char *abs, char hex[65], uint64_t *size)
-{
-	struct ut_src s;
-	int rc = ut_src_open(&s, abs);
-	if (rc)
-		return rc;
-	unsigned type = CS_HASHTYPE_SHA256;
-	uint8_t md[1][CS_HASH_MAX_SIZE];
-	rc = cs_hash_src(&s, 0, s.size, &type, 1, md);
-	if (!rc) {
-		ut_hex(hex, md[0], 32);
-		*size = s.size;
-	}
-	ut_src_release(&s);
-	return rc;
-}
 
 int ut_backup_stat(struct ut_entry *e, const char *abs, const char *rel)
 {
@@ -57,7 +41,7 @@ int ut_backup_stat(struct ut_entry *e, const char *abs, const char *rel)
 	} else if (S_ISREG(st.st_mode)) {
 		e->kind = UT_KIND_FILE;
 		e->mode = st.st_mode & 07777;
-		rc = hash_file(abs, e->sha256, &e->size);
+		rc = ui_sha256_file(abs, e->sha256, &e->size);
 	} else if (S_ISLNK(st.st_mode)) {
 		e->kind = UT_KIND_SYMLINK;
 		char buf[UT_MAX_PATH_STR + 1];

@@ -229,13 +229,13 @@ static int load_slice(struct gate_app *ga, struct ut_gate_check *load, struct ut
 	const char *missing[3];
 	size_t nmissing;
 	const char *found = ut_utm_qemu_entry(ex, missing, &nmissing);
-	if (found)
+	char why[UT_UTM_ENTRY_WHY_MAX];
+	if (found) {
 		rc = ut_gate_note(entry, "%s: %s", arch, found);
-	else
-		rc = ut_gate_fail(entry, "%s: QEMULauncher finds none of its entry points: it needs main, swtpm_main, "
-					 "or all of qemu_init, qemu_main_loop and qemu_cleanup (missing: %s%s%s%s%s)",
-				  arch, missing[0], nmissing > 1 ? ", " : "", nmissing > 1 ? missing[1] : "",
-				  nmissing > 2 ? ", " : "", nmissing > 2 ? missing[2] : "");
+	} else {
+		ut_utm_qemu_entry_why(why, missing, nmissing);
+		rc = ut_gate_fail(entry, "%s: %s", arch, why);
+	}
 	mo_exports_free(ex);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ut_bytes.h"
 #include "ut_install_int.h"
 
 #define STAGE_PREFIX "utmpatch-stage-"
@@ -54,13 +55,10 @@ int ui_problem(struct ut_install *in, enum ut_inst_problem_kind kind, const char
 	p->kind = kind;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	p->detail = ui_vprintf(fmt, ap);
 	va_end(ap);
-	if (n < 0 || !(p->detail = malloc((size_t)n + 1)))
-		return ut_fail(UT_ENOMEM, "out of memory");
-	va_start(ap, fmt);
-	vsnprintf(p->detail, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+	if (!p->detail)
+		return UT_ENOMEM;
 	if ((arch && !(p->arch = ui_strdup(arch))) || (subject && !(p->subject = ui_strdup(subject))))
 		return UT_ENOMEM;
 	return 0;
@@ -75,14 +73,10 @@ int ui_warn(struct ut_install *in, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	char *s = ui_vprintf(fmt, ap);
 	va_end(ap);
-	char *s = n < 0 ? NULL : malloc((size_t)n + 1);
 	if (!s)
-		return ut_fail(UT_ENOMEM, "out of memory");
-	va_start(ap, fmt);
-	vsnprintf(s, (size_t)n + 1, fmt, ap);
-	va_end(ap);
+		return UT_ENOMEM;
 	for (size_t i = 0; i < in->nwarnings; i++)
 		if (strcmp(in->warnings[i], s) == 0) {
 			free(s);
@@ -97,26 +91,6 @@ int ui_warn(struct ut_install *in, const char *fmt, ...)
 	return 0;
 }
 
-static int mkdirs(const char *path, unsigned mode)
-{
-	char *p = ui_strdup(path);
-	if (!p)
-		return UT_ENOMEM;
-	int rc = 0;
-	for (char *s = p + 1; !rc && *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, mode) != 0 && errno != EEXIST)
-			rc = ut_fail_errno(UT_EIO, errno, "cannot create directory '%s'", p);
-		*s = '/';
-	}
-	if (!rc && mkdir(p, mode) != 0 && errno != EEXIST)
-		rc = ut_fail_errno(UT_EIO, errno, "cannot create directory '%s'", p);
-	free(p);
-	return rc;
-}
-
 char *ui_stage_path(struct ut_install *in, const char *what, const char *rel)
 {
 	char *p = ui_printf("%s/%s/%s", in->stage, what, rel);
@@ -124,7 +98,7 @@ char *ui_stage_path(struct ut_install *in, const char *what, const char *rel)
 		return NULL;
 	char *slash = strrchr(p, '/');
 	*slash = '\0';
-	int rc = mkdirs(p, 0700);
+	int rc = ui_mkdirs(p, 0700);
 	*slash = '/';
 	if (rc) {
 		free(p);
@@ -161,7 +135,7 @@ static int make_stage(struct ut_install *in)
 {
 	const struct ut_install_opts *o = in->opts;
 	const char *base = o->work_dir ? o->work_dir : o->state_dir;
-	int rc = mkdirs(base, 0700);
+	int rc = ui_mkdirs(base, 0700);
 	if (!rc)
 		sweep_stale(base);
 	char *tmpl = rc ? NULL : ui_printf("%s/" STAGE_PREFIX "%ld-XXXXXX", base, (long)getpid());
@@ -389,17 +363,12 @@ int ut_install_cdhash_of(void *ctx, const char *path, char hex[41])
 
 char *ui_hex_encode(const uint8_t *p, size_t len)
 {
-	static const char digits[] = "0123456789abcdef";
 	char *s = len > ((size_t)-1) / 2 - 1 ? NULL : malloc(2 * len + 1);
 	if (!s) {
 		ut_fail(UT_ENOMEM, "out of memory");
 		return NULL;
 	}
-	for (size_t i = 0; i < len; i++) {
-		s[2 * i] = digits[p[i] >> 4];
-		s[2 * i + 1] = digits[p[i] & 15];
-	}
-	s[2 * len] = '\0';
+	ut_hex(s, p, len);
 	return s;
 }
 

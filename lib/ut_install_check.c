@@ -116,6 +116,15 @@ const char *ut_utm_qemu_entry(const struct mo_exports *ex, const char *missing[3
 	return NULL;
 }
 
+void ut_utm_qemu_entry_why(char out[UT_UTM_ENTRY_WHY_MAX], const char *const missing[3], size_t nmissing)
+{
+	snprintf(out, UT_UTM_ENTRY_WHY_MAX,
+		 "QEMULauncher finds none of its entry points: it needs main, swtpm_main, or all of qemu_init, "
+		 "qemu_main_loop and qemu_cleanup (missing: %s%s%s%s%s)",
+		 missing[0], nmissing > 1 ? ", " : "", nmissing > 1 ? missing[1] : "", nmissing > 2 ? ", " : "",
+		 nmissing > 2 ? missing[2] : "");
+}
+
 int ui_entry_points(struct ut_install *in, const struct mo_file *dy)
 {
 	int rc = 0;
@@ -132,11 +141,9 @@ int ui_entry_points(struct ut_install *in, const struct mo_file *dy)
 		if (found) {
 			snprintf(in->entry, sizeof(in->entry), "%s", found);
 		} else {
-			rc = ui_problem(in, UT_IP_ENTRY, arch, in->dylib,
-					"UTM's QEMULauncher finds none of its entry points: it needs main, swtpm_main, or "
-					"all of qemu_init, qemu_main_loop and qemu_cleanup (missing: %s%s%s%s%s)",
-					missing[0], nmissing > 1 ? ", " : "", nmissing > 1 ? missing[1] : "",
-					nmissing > 2 ? ", " : "", nmissing > 2 ? missing[2] : "");
+			char why[UT_UTM_ENTRY_WHY_MAX];
+			ut_utm_qemu_entry_why(why, missing, nmissing);
+			rc = ui_problem(in, UT_IP_ENTRY, arch, in->dylib, "UTM's %s", why);
 			if (!rc)
 				rc = copy_symbols(ui_last_problem(in), (char *const *)missing, nmissing);
 		}

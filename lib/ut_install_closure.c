@@ -21,7 +21,6 @@
 #include "ut_install_int.h"
 #include "ut_limits.h"
 
-#define DLV_KEY "com.apple.security.cs.disable-library-validation"
 
 const char *ui_new_team(const struct ut_install *in)
 {
@@ -312,23 +311,15 @@ int ui_closure_install(struct ut_install *in)
 				 "will refuse %s.framework (\"not valid for use in process: mapping process and mapped "
 				 "file (non-platform) have different Team IDs\"), so VMs using %s will not start",
 			     launcher->sig.team_id[0] ? launcher->sig.team_id : "none", which, in->target);
-	} else if (!rc && conflict) {
-		struct ut_inst_comp *c = closure_add(in, (size_t)a->launcher, UT_ACT_RESIGN,
-						     "it enforces library validation and would refuse the new framework");
-		plist_t base = NULL;
-		const char *from = "pristine record";
-		if (!c)
-			rc = UT_ENOMEM;
-		if (!rc && (rc = recorded_ents(in, launcher->exec_rel, &base)) == 0 && !base) {
-			from = "current signature";
-			rc = copy_dict(launcher->sig.ents, &base);
-		}
-		/* Its new signature keeps hardened runtime: library validation stays on unless the key is added. */
-		if (!rc)
-			rc = make_plan(in, c, base, from, needs_dlv(in, (size_t)a->launcher), 0, &ps);
+	} else if (!rc && conflict &&
+		   !closure_add(in, (size_t)a->launcher, UT_ACT_RESIGN,
+				"it enforces library validation and would refuse the new framework")) {
+		rc = UT_ENOMEM;
 	}
 	if (!rc && !in->minimal)
 		rc = add_ancestors(in);
+	/* The launcher's plan too: its new signature keeps hardened runtime, so library validation stays on
+	   unless needs_dlv adds the key. */
 	if (!rc)
 		rc = plan_rest(in, &ps, 0);
 	if (!rc && in->minimal && in->fw >= 0)
@@ -381,7 +372,7 @@ int ui_closure_restore(struct ut_install *in)
 		char keys[512] = "";
 		for (size_t k = 0; k < ec->nkeys; k++)
 			if ((ec->keys[k].required_why && !ec->keys[k].now) ||
-			    (ec->lv_refuses && strcmp(ec->keys[k].key, DLV_KEY) == 0))
+			    (ec->lv_refuses && strcmp(ec->keys[k].key, UT_ENT_DISABLE_LV) == 0))
 				snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys), "%s%s", keys[0] ? ", " : "",
 					 ec->keys[k].key);
 		rc = ui_warn(in, "%s lacks entitlements UTM needs: %s", x->name, keys);

@@ -7,7 +7,6 @@
 
 #include "ut_install_util.h"
 
-#define DLV_KEY "com.apple.security.cs.disable-library-validation"
 
 void ut_ents_report_release(struct ut_ents_report *r)
 {
@@ -146,7 +145,7 @@ static int build_comp(struct ut_ents_report *out, const struct ut_utmapp *a, con
 	c->lv = ut_sig_library_validation(&x->sig);
 	if (c->lv)
 		c->lv_refuses = framework_refused(a, i, &c->lv_framework);
-	if (!rc && c->lv_refuses && !key_get(c, DLV_KEY, p))
+	if (!rc && c->lv_refuses && !key_get(c, UT_ENT_DISABLE_LV, p))
 		rc = UT_ENOMEM;
 	c->needs_restore = c->nmissing_required > 0 || c->lv_refuses;
 	if (!rc && c->nkeys)

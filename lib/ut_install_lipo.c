@@ -48,13 +48,9 @@ int ui_fat_write(const char *out, const struct ui_fat_part *parts, size_t n)
 		return rc;
 	uint64_t pos = MO_FAT_HEADER_SIZE + n * MO_FAT_ARCH_SIZE;
 	rc = ut_atomic_write(&w, hdr, (size_t)pos);
-	static const uint8_t zeros[4096];
 	for (size_t i = 0; !rc && i < n; i++) {
-		while (!rc && pos < offs[i]) {
-			size_t k = offs[i] - pos < sizeof(zeros) ? (size_t)(offs[i] - pos) : sizeof(zeros);
-			rc = ut_atomic_write(&w, zeros, k);
-			pos += k;
-		}
+		rc = ui_write_zeros(&w, offs[i] - pos);
+		pos = offs[i];
 		struct ut_src s;
 		if (!rc && (rc = ut_src_open(&s, parts[i].path)) == 0) {
 			rc = ut_atomic_copy(&w, &s, parts[i].offset, parts[i].size);

@@ -24,28 +24,19 @@ struct ui_priv {
 	char *merged;     /* + pristine slices (== rewritten when none are kept) */
 };
 
-/* A parsed Mach-O file with its source. */
+/* A parsed Mach-O file with its source (mo_file_open / mo_file_close). */
 struct mach {
 	struct ut_src src;
 	struct mo_file *f;
 };
 
-static int mach_open(struct mach *m, const char *path)
-{
-	memset(m, 0, sizeof(*m));
-	m->src.fd = -1;
-	int rc = ut_src_open(&m->src, path);
-	if (!rc && (rc = mo_file_parse(&m->src, &m->f)) != 0)
-		ut_src_release(&m->src);
-	return rc ? ut_ctx(rc, "'%s'", path) : 0;
-}
+static int mach_open(struct mach *m, const char *path) { return mo_file_open(path, &m->src, &m->f); }
 
 static void mach_close(struct mach *m)
 {
-	mo_file_free(m->f);
-	if (m->f || m->src.name)
-		ut_src_release(&m->src);
-	memset(m, 0, sizeof(*m));
+	if (m->f)
+		mo_file_close(&m->src, m->f);
+	m->f = NULL;
 }
 
 const char *ui_staged_binary(const struct ut_install *in)

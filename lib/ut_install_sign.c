@@ -231,7 +231,11 @@ static const char *cdhash_for(const struct ut_install *in, const char *rel, int 
 	return "";
 }
 
-/* Keeps the candidates whose bytes differ from the bundle's. */
+/*
+ * Keeps the candidates whose bytes differ from the bundle's.  Each side is
+ * read once: the SHA-256 and size the plan reports are also what decides
+ * "same" (the bundle's path followed if it is a symlink, as it is read).
+ */
 static int list_changes(struct stager *s)
 {
 	struct ut_install *in = s->in;
@@ -240,20 +244,27 @@ static int list_changes(struct stager *s)
 		char *abs = ui_join(in->app->path, s->rels.v[i]);
 		if (!abs)
 			return UT_ENOMEM;
-		struct stat st;
+		struct stat st, target;
 		int existed = lstat(abs, &st) == 0;
-		int same = existed ? ui_same_bytes(abs, s->staged.v[i]) : 0;
-		if (same < 0)
-			rc = same;
+		int readable = existed && stat(abs, &target) == 0 && S_ISREG(target.st_mode);
+		char old_sha[65] = "", new_sha[65];
+		uint64_t old_size = 0, new_size = 0;
+		if (readable)
+			rc = ui_sha256_file(abs, old_sha, &old_size);
+		if (!rc)
+			rc = ui_sha256_file(s->staged.v[i], new_sha, &new_size);
+		int same = readable && old_size == new_size && strcmp(old_sha, new_sha) == 0;
 		if (!rc && !same) {
 			struct ut_inst_file *f = ui_vec_push((void **)&in->files, &in->nfiles, &in->cap_files, sizeof(*f));
 			if (!f || !(f->rel = ui_strdup(s->rels.v[i])) || !(f->staged = ui_strdup(s->staged.v[i])))
 				rc = UT_ENOMEM;
-			if (!rc && existed && S_ISREG(st.st_mode))
-				rc = ui_sha256_file(abs, f->old_sha256, &f->old_size);
-			if (!rc)
-				rc = ui_sha256_file(f->staged, f->new_sha256, &f->new_size);
+			if (!rc && readable && S_ISREG(st.st_mode)) {
+				memcpy(f->old_sha256, old_sha, sizeof(old_sha));
+				f->old_size = old_size;
+			}
 			if (!rc) {
+				memcpy(f->new_sha256, new_sha, sizeof(new_sha));
+				f->new_size = new_size;
 				f->existed = existed;
 				snprintf(f->old_cdhash, sizeof(f->old_cdhash), "%s", cdhash_for(in, f->rel, 0));
 				snprintf(f->new_cdhash, sizeof(f->new_cdhash), "%s", cdhash_for(in, f->rel, 1));

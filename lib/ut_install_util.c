@@ -15,19 +15,26 @@
 #include "ut_bytes.h"
 #include "ut_file.h"
 
-char *ui_printf(const char *fmt, ...)
+char *ui_vprintf(const char *fmt, va_list ap)
 {
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
+	va_list aq;
+	va_copy(aq, ap);
+	int n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
 	char *s = n < 0 ? NULL : malloc((size_t)n + 1);
 	if (!s) {
 		ut_fail(UT_ENOMEM, "out of memory");
 		return NULL;
 	}
-	va_start(ap, fmt);
 	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
+}
+
+char *ui_printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = ui_vprintf(fmt, ap);
 	va_end(ap);
 	return s;
 }
@@ -136,37 +143,50 @@ int ui_sha256_file(const char *path, char out[65], uint64_t *size)
 	return rc;
 }
 
-int ui_same_bytes(const char *a, const char *b)
+int ui_sha256_hex(char out[65], const void *p, size_t len)
 {
-	struct stat sa, sb;
-	if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
-		return 0;
-	if (!S_ISREG(sa.st_mode) || !S_ISREG(sb.st_mode) || sa.st_size != sb.st_size)
-		return 0;
-	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
-	int same = fa && fb ? 1 : -1;
-	if (same < 0)
-		ut_fail_errno(UT_EIO, errno, "cannot read '%s'", fa ? b : a);
-	static const size_t chunk = 1u << 16;
-	char *ba = malloc(chunk), *bb = malloc(chunk);
-	if (same == 1 && (!ba || !bb))
-		same = ut_fail(UT_ENOMEM, "out of memory");
-	while (same == 1) {
-		size_t na = fread(ba, 1, chunk, fa), nb = fread(bb, 1, chunk, fb);
-		if (na != nb || memcmp(ba, bb, na) != 0)
-			same = 0;
-		else if (na < chunk)
+	uint8_t md[CS_HASH_MAX_SIZE];
+	int rc = cs_hash(CS_HASHTYPE_SHA256, p, len, md);
+	if (!rc)
+		ut_hex(out, md, CS_SHA256_LEN);
+	return rc;
+}
+
+int ui_mkdirs(const char *path, unsigned mode)
+{
+	char *s = ui_strdup(path);
+	if (!s)
+		return UT_ENOMEM;
+	int rc = 0;
+	for (char *p = s; !rc; p++) {
+		if ((*p != '/' || p == s) && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		struct stat st;
+		if (mkdir(s, (mode_t)mode) != 0 && errno != EEXIST)
+			rc = ut_fail_errno(UT_EIO, errno, "cannot create directory '%s'", s);
+		else if (stat(s, &st) != 0 || !S_ISDIR(st.st_mode))
+			rc = ut_fail(UT_EIO, "'%s' is not a directory", s);
+		*p = c;
+		if (c == '\0')
 			break;
 	}
-	if (same == 1 && (ferror(fa) || ferror(fb)))
-		same = ut_fail(UT_EIO, "cannot read '%s' or '%s'", a, b);
-	free(ba);
-	free(bb);
-	if (fa)
-		fclose(fa);
-	if (fb)
-		fclose(fb);
-	return same;
+	free(s);
+	return rc;
+}
+
+int ui_write_zeros(struct ut_atomic *a, uint64_t n)
+{
+	static const uint8_t zeros[4096];
+	while (n) {
+		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+		int rc = ut_atomic_write(a, zeros, k);
+		if (rc)
+			return rc;
+		n -= k;
+	}
+	return 0;
 }
 
 double ui_now(void)

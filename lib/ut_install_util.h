@@ -1,10 +1,12 @@
 /*
- * ut_install_util.h - small helpers shared by ut_utmapp*.c and ut_install*.c
- * (paths, strings, lists, hashing a file); not API.
+ * ut_install_util.h - small helpers shared by the lib/ modules (install,
+ * utmapp, gate, state, vm): paths, strings, lists, SHA-256 of a file or of
+ * bytes, directories; not API.
  */
 #ifndef UT_INSTALL_UTIL_H
 #define UT_INSTALL_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +14,7 @@
 
 /* malloc'd printf; NULL (with a recorded UT_ENOMEM message) on failure. */
 char *ui_printf(const char *fmt, ...) UT_PRINTF(1, 2);
+char *ui_vprintf(const char *fmt, va_list ap) UT_PRINTF(1, 0);
 /* The directory part of a relative path ("a/b/c" -> "a/b", "c" -> ""), malloc'd; NULL on out of memory. */
 char *ui_dirname(const char *rel);
 /* a + "/" + b; an empty a or b gives a copy of the other. */
@@ -34,10 +37,16 @@ void ui_strv_release(struct ui_strv *l);
 /* Grows a vector of elem-size items to hold one more; zeroes the new item, returns it or NULL (UT_ENOMEM). */
 void *ui_vec_push(void **v, size_t *n, size_t *cap, size_t elem);
 
-/* Lowercase hex SHA-256 of a whole file (streamed). */
+/* Lowercase hex SHA-256 of a whole file (streamed); size (may be NULL) gets its size. */
 int ui_sha256_file(const char *path, char out[65], uint64_t *size);
-/* 1 when both regular files have the same bytes, 0 when not (a missing file differs); negative on I/O errors. */
-int ui_same_bytes(const char *a, const char *b);
+/* Lowercase hex SHA-256 of len bytes at p. */
+int ui_sha256_hex(char out[65], const void *p, size_t len);
+/* mkdir -p: creates the missing directories of path with mode; a part that is not a directory is UT_EIO. */
+int ui_mkdirs(const char *path, unsigned mode);
+
+/* Appends n zero bytes to an atomic write. */
+struct ut_atomic;
+int ui_write_zeros(struct ut_atomic *a, uint64_t n);
 
 /* The name of a slice's architecture into out[32] ("arm64", "x86_64"). */
 struct mo_slice;

@@ -14,6 +14,7 @@
 #include "ut_bytes.h"
 #include "ut_err.h"
 #include "ut_file.h"
+#include "ut_install_util.h"
 
 #define ULL(x) ((unsigned long long)(x))
 
@@ -68,19 +69,6 @@ static int plan_regen(const struct mo_image *img, struct slice_plan *sp, const c
 	return 0;
 }
 
-static int write_zeros(struct ut_atomic *a, uint64_t n)
-{
-	static const uint8_t zeros[4096];
-	while (n) {
-		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
-		int rc = ut_atomic_write(a, zeros, k);
-		if (rc)
-			return rc;
-		n -= k;
-	}
-	return 0;
-}
-
 static int write_slice(struct ut_atomic *a, const struct ut_src *src, const struct mo_slice *s,
 		       const struct slice_plan *sp, const char *ident)
 {
@@ -88,7 +76,7 @@ static int write_slice(struct ut_atomic *a, const struct ut_src *src, const stru
 	int rc = ut_atomic_write(a, sp->hdr, sp->hdr_len);
 	uint64_t pos = sp->hdr_len;
 	if (!rc && pos < img->cmds_end) {
-		rc = write_zeros(a, img->cmds_end - pos); /* commands shrank: the freed bytes become padding */
+		rc = ui_write_zeros(a, img->cmds_end - pos); /* commands shrank: the freed bytes become padding */
 		pos = img->cmds_end;
 	}
 	if (!rc && sp->copy_end > pos)
@@ -214,7 +202,7 @@ int ut_macho_edit(const char *in, const char *out, const struct mo_edit *edits, 
 					(f->fat == FAT_MAGIC_64 ? MO_FAT_ARCH_64_SIZE : MO_FAT_ARCH_SIZE);
 			}
 			for (uint32_t i = 0; !rc && i < f->nslices; i++) {
-				rc = write_zeros(&a, plans[i].out_offset - wpos);
+				rc = ui_write_zeros(&a, plans[i].out_offset - wpos);
 				if (!rc)
 					rc = write_slice(&a, &src, &f->slices[i], &plans[i], ident);
 				wpos = plans[i].out_offset + plans[i].new_size;

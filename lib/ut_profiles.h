@@ -21,6 +21,9 @@
 
 #include "ut_plist.h"
 
+/* The entitlement that turns library validation off (utm-domain §2.3). */
+#define UT_ENT_DISABLE_LV "com.apple.security.cs.disable-library-validation"
+
 enum ut_ent_class {
 	UT_ENT_UNKNOWN = 0,  /* not in entitlements.plist */
 	UT_ENT_ADHOC_OK,     /* any signature, ad hoc included, may carry it */

@@ -11,7 +11,6 @@
 #include "ut_limits.h"
 #include "ut_profiles.h"
 
-#define DLV_KEY "com.apple.security.cs.disable-library-validation"
 #define MAX_KEYS 4096 /* entitlements in one signature */
 
 static const char WHY_ADHOC_OK[] = "any signature may carry it";
@@ -213,7 +212,7 @@ int ut_ent_plan_compute(const struct ut_profiles *p, const struct ut_ent_plan_in
 	if (!forced)
 		return ut_fail(UT_ENOMEM, "out of memory");
 	if (in->need_dlv)
-		forced[nforced++] = (struct forced){ DLV_KEY, WHY_ADD_DLV, NULL };
+		forced[nforced++] = (struct forced){ UT_ENT_DISABLE_LV, WHY_ADD_DLV, NULL };
 	for (size_t i = 0; c && i < c->nrequired; i++)
 		if (!find_forced(forced, nforced, c->required[i].key))
 			forced[nforced++] = (struct forced){ c->required[i].key, WHY_ADD_REQUIRED, c->required[i].why };

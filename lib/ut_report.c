@@ -6,6 +6,7 @@
 
 #include "mo_file.h"
 #include "ut_json.h"
+#include "ut_report_vm.h"
 
 const char *ut_report_result_name(enum ut_report_result r)
 {
@@ -333,24 +334,12 @@ static void json_findings(struct ut_json *j, const struct ut_install *in)
 		json_kstr_or_null(j, "arch", p->arch);
 		json_kstr_or_null(j, "subject", p->subject);
 		ut_json_kstr(j, "detail", p->detail);
-		ut_json_key(j, "symbols");
-		ut_json_arr(j);
-		for (size_t k = 0; k < p->nsymbols; k++)
-			ut_json_str(j, p->symbols[k]);
-		ut_json_end(j);
+		ut_report_json_strs(j, "symbols", p->symbols, p->nsymbols);
 		ut_json_end(j);
 	}
 	ut_json_end(j);
-	ut_json_key(j, "warnings");
-	ut_json_arr(j);
-	for (size_t i = 0; i < in->nwarnings; i++)
-		ut_json_str(j, in->warnings[i]);
-	ut_json_end(j);
-	ut_json_key(j, "verify_failures");
-	ut_json_arr(j);
-	for (size_t i = 0; i < in->nverify_failures; i++)
-		ut_json_str(j, in->verify_failures[i]);
-	ut_json_end(j);
+	ut_report_json_strs(j, "warnings", in->warnings, in->nwarnings);
+	ut_report_json_strs(j, "verify_failures", in->verify_failures, in->nverify_failures);
 }
 
 static void json_times(struct ut_json *j, const struct ut_inst_times *t)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ut_file.h"
+#include "ut_install_util.h"
 #include "ut_limits.h"
 #include "ut_state_int.h"
 
@@ -51,31 +52,6 @@ const char *ut_state_name(int state)
 	case UT_STATE_INTERRUPTED: return "interrupted";
 	}
 	return "?";
-}
-
-/* mkdir -p, mode for the parts it creates. */
-static int mkdirs(const char *path, mode_t mode)
-{
-	char *s = strdup(path);
-	if (!s)
-		return ut_fail(UT_ENOMEM, "out of memory");
-	int rc = 0;
-	for (char *p = s + 1; !rc; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		struct stat st;
-		if (mkdir(s, mode) != 0 && errno != EEXIST)
-			rc = ut_fail_errno(UT_EIO, errno, "cannot create directory '%s'", s);
-		else if (stat(s, &st) != 0 || !S_ISDIR(st.st_mode))
-			rc = ut_fail(UT_EIO, "'%s' is not a directory", s);
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	free(s);
-	return rc;
 }
 
 void st_dir_release(struct st_dir *d)
@@ -133,7 +109,7 @@ int st_dir_open(struct st_dir *d, const char *state_dir, const char *bundle_root
 	if (stat(real, &st) != 0 || !S_ISDIR(st.st_mode))
 		return ut_fail(UT_EINVAL, "bundle '%s' is not a directory", bundle_root);
 	char hex[65];
-	int rc = st_sha256_hex(hex, real, strlen(real));
+	int rc = ui_sha256_hex(hex, real, strlen(real));
 	if (rc)
 		return rc;
 	hex[32] = '\0';
@@ -156,8 +132,8 @@ int st_dir_open(struct st_dir *d, const char *state_dir, const char *bundle_root
 		st_dir_release(d);
 		return ut_fail(UT_ENOMEM, "out of memory");
 	}
-	if (create && !(rc = mkdirs(d->pristine, 0700)))
-		rc = mkdirs(d->undo, 0700);
+	if (create && !(rc = ui_mkdirs(d->pristine, 0700)))
+		rc = ui_mkdirs(d->undo, 0700);
 	if (!rc)
 		rc = check_bundle_path(d, create);
 	if (rc)

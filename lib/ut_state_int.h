@@ -33,8 +33,6 @@ int st_is_hex(const char *s, size_t n);
  * component, no trailing '/', at most UT_MAX_PATH_STR bytes.
  */
 int st_relpath_check(const char *rel);
-/* Lowercase hex SHA-256 of p[0, len). */
-int st_sha256_hex(char out[65], const void *p, size_t len);
 
 /* ---- one record: "<word> key=value key=value" with %XX-escaped values ---- */
 

@@ -10,22 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cs_format.h"
-#include "cs_hash.h"
-#include "ut_bytes.h"
+#include "ut_install_util.h"
 #include "ut_limits.h"
 #include "ut_state_int.h"
 
 char *st_printf(const char *fmt, ...)
 {
-	va_list ap, aq;
+	va_list ap;
 	va_start(ap, fmt);
-	va_copy(aq, ap);
-	int n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
-	char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-	if (s)
-		vsnprintf(s, (size_t)n + 1, fmt, ap);
+	char *s = ui_vprintf(fmt, ap);
 	va_end(ap);
 	return s;
 }
@@ -61,16 +54,6 @@ int st_relpath_check(const char *rel)
 			break;
 		p = slash + 1;
 	}
-	return 0;
-}
-
-int st_sha256_hex(char out[65], const void *p, size_t len)
-{
-	uint8_t md[CS_HASH_MAX_SIZE];
-	int rc = cs_hash(CS_HASHTYPE_SHA256, p, len, md);
-	if (rc)
-		return rc;
-	ut_hex(out, md, 32);
 	return 0;
 }
 

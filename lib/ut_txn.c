@@ -25,8 +25,6 @@ struct txn_plan *txn_plan_find(struct ut_txn *t, const char *relpath)
 
 const char *ut_txn_note(const struct ut_txn *t) { return t->note[0] ? t->note : NULL; }
 const char *ut_txn_id(const struct ut_txn *t) { return t->id; }
-const char *ut_txn_bundle(const struct ut_txn *t) { return t->d.bundle; }
-unsigned ut_txn_records(const struct ut_txn *t) { return t->w.written; }
 
 static void note_add(struct ut_txn *t, const char *s)
 {

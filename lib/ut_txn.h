@@ -104,9 +104,5 @@ void ut_txn_free(struct ut_txn *t);
 const char *ut_txn_note(const struct ut_txn *t);
 /* The transaction id (journaled in BEGIN); borrowed. */
 const char *ut_txn_id(const struct ut_txn *t);
-/* Canonical absolute bundle path; borrowed. */
-const char *ut_txn_bundle(const struct ut_txn *t);
-/* Journal records written so far by this transaction (BEGIN is 1). */
-unsigned ut_txn_records(const struct ut_txn *t);
 
 #endif

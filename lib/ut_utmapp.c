@@ -128,14 +128,10 @@ static int read_info(const char *plist_path, char **id, char **version, char **b
 	return rc;
 }
 
-/* The id (dylibs) and the UTM names of the non-system dependencies of exec's host slice. */
-static int read_macho_facts(struct ut_utmapp_comp *x, const char *exec, const char *host_arch)
+/* The id (dylibs) and the UTM names of the non-system dependencies of f's host slice. */
+static int read_macho_facts(struct ut_utmapp_comp *x, const struct mo_file *f, const char *host_arch)
 {
-	struct ut_src src;
-	struct mo_file *f = NULL;
-	int rc = mo_file_open(exec, &src, &f); /* the reader's messages name the file */
-	if (rc)
-		return rc;
+	int rc = 0;
 	const struct mo_slice *s = mo_file_find_arch(f, host_arch);
 	for (uint32_t i = 0; !s && i < f->nslices; i++)
 		if (f->slices[i].kind == MO_SLICE_MACHO64)
@@ -158,6 +154,20 @@ static int read_macho_facts(struct ut_utmapp_comp *x, const char *exec, const ch
 		else if (rc == UT_EINVAL)
 			rc = 0;
 	}
+	return rc;
+}
+
+/* The executable of x, parsed once: how it is signed (x->sig), its id and dependencies. */
+static int read_exec(const struct ut_utmapp *a, struct ut_utmapp_comp *x, const char *exec)
+{
+	struct ut_src src;
+	struct mo_file *f = NULL;
+	int rc = mo_file_open(exec, &src, &f); /* the reader's messages name the file */
+	if (rc)
+		return rc;
+	rc = ut_sig_info_of(&x->sig, f, a->host_arch);
+	if (!rc)
+		rc = read_macho_facts(x, f, a->host_arch);
 	mo_file_close(&src, f);
 	return rc ? ut_ctx(rc, "'%s'", exec) : 0;
 }
@@ -195,12 +205,8 @@ static int add_profile_comp(struct ut_utmapp *a, size_t *cap, const struct ut_pr
 	if (!is_file(exec))
 		rc = ut_fail(UT_ENOTFOUND, "'%s': %s has no '%s' (not a UTM.app, or a damaged one)", a->path, c->name,
 			     x->exec_rel);
-	if (!rc) {
-		rc = ut_sig_info_read(&x->sig, exec, a->host_arch);
-		if (!rc)
-			rc = read_macho_facts(x, exec, a->host_arch);
-		rc = broken(a, x, rc);
-	}
+	if (!rc)
+		rc = broken(a, x, read_exec(a, x, exec));
 	free(exec);
 	if (rc)
 		return rc;
@@ -240,12 +246,8 @@ static int add_framework(struct ut_utmapp *a, size_t *cap, const struct ut_profi
 		    (b->identifier && !(x->bundle_id = ui_strdup(b->identifier)))))
 		rc = UT_ENOMEM;
 	x->prof = x->bundle_id ? ut_profiles_component_by_id(p, x->bundle_id) : NULL;
-	if (!rc) {
-		rc = ut_sig_info_read(&x->sig, b->exec_path, a->host_arch);
-		if (!rc)
-			rc = read_macho_facts(x, b->exec_path, a->host_arch);
-		rc = broken(a, x, rc);
-	}
+	if (!rc)
+		rc = broken(a, x, read_exec(a, x, b->exec_path));
 	cs_bundle_free(b);
 	free(abs);
 	return rc;

@@ -49,6 +49,9 @@ void ut_sig_info_release(struct ut_sig_info *s);
  * error (is_signed 0); an unreadable or malformed one is.
  */
 int ut_sig_info_read(struct ut_sig_info *out, const char *path, const char *host_arch);
+/* The same for a file already parsed (f borrowed); failures name no file. */
+struct mo_file;
+int ut_sig_info_of(struct ut_sig_info *out, const struct mo_file *f, const char *host_arch);
 
 /* True when the signature enforces library validation: hardened runtime or CS_REQUIRE_LV, without the entitlement that disables it. */
 int ut_sig_library_validation(const struct ut_sig_info *s);
@@ -140,5 +143,12 @@ int ut_utm_libname(const char *install_name, char **out);
  */
 struct mo_exports;
 const char *ut_utm_qemu_entry(const struct mo_exports *ex, const char *missing[3], size_t *nmissing);
+/*
+ * Why QEMULauncher cannot start a framework ut_utm_qemu_entry found nothing
+ * in: "QEMULauncher finds none of its entry points: it needs ... (missing:
+ * qemu_init, ...)", for the install's refusal and the verify gate alike.
+ */
+#define UT_UTM_ENTRY_WHY_MAX 256
+void ut_utm_qemu_entry_why(char out[UT_UTM_ENTRY_WHY_MAX], const char *const missing[3], size_t nmissing);
 
 #endif

@@ -12,7 +12,6 @@
 #include "ut_install_util.h"
 #include "ut_utmapp.h"
 
-#define DLV_KEY "com.apple.security.cs.disable-library-validation"
 
 void ut_sig_info_release(struct ut_sig_info *s)
 {
@@ -69,14 +68,9 @@ static int read_slice(struct ut_sig_info *out, const struct mo_file *f, const st
 	return rc;
 }
 
-int ut_sig_info_read(struct ut_sig_info *out, const char *path, const char *host_arch)
+int ut_sig_info_of(struct ut_sig_info *out, const struct mo_file *f, const char *host_arch)
 {
 	memset(out, 0, sizeof(*out));
-	struct ut_src src;
-	struct mo_file *f = NULL;
-	int rc = mo_file_open(path, &src, &f); /* the reader's messages name the file */
-	if (rc)
-		return rc;
 	size_t used = 0;
 	for (uint32_t i = 0; i < f->nslices; i++) {
 		char buf[32];
@@ -86,32 +80,34 @@ int ut_sig_info_read(struct ut_sig_info *out, const char *path, const char *host
 			used += (size_t)n;
 	}
 	const struct mo_slice *s = host_slice(f, host_arch ? host_arch : "arm64");
+	int rc;
 	if (!s) {
 		rc = ut_fail(UT_EMALFORMED, "no slice");
 	} else {
 		ui_arch(s, out->arch);
 		rc = read_slice(out, f, s);
 	}
-	mo_file_close(&src, f);
-	if (rc) {
+	if (rc)
 		ut_sig_info_release(out);
-		return ut_ctx(rc, "'%s'", path);
-	}
-	return 0;
+	return rc;
+}
+
+int ut_sig_info_read(struct ut_sig_info *out, const char *path, const char *host_arch)
+{
+	memset(out, 0, sizeof(*out));
+	struct ut_src src;
+	struct mo_file *f = NULL;
+	int rc = mo_file_open(path, &src, &f); /* the reader's messages name the file */
+	if (rc)
+		return rc;
+	rc = ut_sig_info_of(out, f, host_arch);
+	mo_file_close(&src, f);
+	return rc ? ut_ctx(rc, "'%s'", path) : 0;
 }
 
 int ut_sig_library_validation(const struct ut_sig_info *s)
 {
 	if (!s->is_signed || !(s->flags & (CS_RUNTIME | CS_REQUIRE_LV)))
 		return 0;
-	if (s->ents && (s->flags & CS_REQUIRE_LV) == 0) {
-		plist_t v = plist_dict_get_item(s->ents, DLV_KEY);
-		if (v && plist_get_node_type(v) == PLIST_BOOLEAN) {
-			uint8_t b = 0;
-			plist_get_bool_val(v, &b);
-			if (b)
-				return 0;
-		}
-	}
-	return 1;
+	return (s->flags & CS_REQUIRE_LV) || !ut_plist_dict_true(s->ents, UT_ENT_DISABLE_LV);
 }

@@ -55,6 +55,15 @@ plist_t vm_need(struct vm_parse *ps, plist_t dict, const char *where, const char
 /* Optional key: NULL when absent; a present key of another type is a problem. */
 plist_t vm_want(struct vm_parse *ps, plist_t dict, const char *where, const char *key, plist_type t);
 
+/* *dst = a copy of s (the old value freed); s NULL leaves it; oom set on failure. */
+void vm_set_str(struct vm_parse *ps, char **dst, const char *s);
+/*
+ * What both v4 schemas start with: ConfigurationVersion 4, then Information
+ * (Name, UUID).  -1 when the version is missing or not 4 (recorded; read no
+ * further), else 0.
+ */
+int vm_parse_v4_head(struct vm_parse *ps, plist_t root);
+
 /* The schema parsers (ut_vmqemu.c, ut_vmapple.c). */
 void vm_parse_qemu_v4(struct vm_parse *ps, plist_t root);
 void vm_parse_qemu_legacy(struct vm_parse *ps, plist_t root);
@@ -148,7 +157,5 @@ void vm_check_args(struct vm_parse *ps, plist_t args, const char *where);
  */
 int vm_backup_write(char **dir, const char *state_dir, int64_t now, const char *bundle, const char *config_path,
 		    const uint8_t *p, size_t len, int format);
-/* Lowercase hex SHA-256 of p (65 bytes out). */
-int vm_sha256_hex(char out[65], const void *p, size_t len);
 
 #endif

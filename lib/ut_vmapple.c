@@ -45,40 +45,10 @@ static void parse_nic(struct vm_parse *ps, plist_t d, unsigned idx, const char *
 			       "com.apple.vm.networking", where, bridge ? bridge : "first available");
 }
 
-static void set_name(struct vm_parse *ps, const char *name)
-{
-	if (!name)
-		return;
-	char *d = strdup(name);
-	if (!d) {
-		ps->oom = 1;
-		return;
-	}
-	free(ps->vm->name);
-	ps->vm->name = d;
-}
-
 void vm_parse_apple_v4(struct vm_parse *ps, plist_t root)
 {
-	struct ut_vm_config *vm = ps->vm;
-	if (!vm->has_version) {
-		vm_invalid(ps, "missing 'ConfigurationVersion' (UTM reads it as 0: too old, needs 4)");
+	if (vm_parse_v4_head(ps, root) != 0)
 		return;
-	}
-	if (vm->version != 4) {
-		vm_invalid(ps, "ConfigurationVersion %lld is %s than UTM reads (4)", (long long)vm->version,
-			   vm->version < 4 ? "older" : "newer");
-		return;
-	}
-	plist_t info = vm_need(ps, root, "", "Information", PLIST_DICT);
-	if (info) {
-		set_name(ps, ut_plist_str(vm_need(ps, info, "Information", "Name", PLIST_STRING)));
-		const char *uuid = ut_plist_str(vm_need(ps, info, "Information", "UUID", PLIST_STRING));
-		if (uuid && !vm_is_uuid(uuid))
-			vm_invalid(ps, "bad UUID '%s' in 'Information.UUID'", uuid);
-		if (uuid && !(vm->uuid = strdup(uuid)))
-			ps->oom = 1;
-	}
 	vm_need(ps, root, "", "System", PLIST_DICT);
 	vm_need(ps, root, "", "Virtualization", PLIST_DICT);
 	vm_want(ps, root, "", "SharedDirectory", PLIST_ARRAY);
@@ -110,7 +80,7 @@ void vm_parse_apple_legacy(struct vm_parse *ps, plist_t root)
 		if (strcmp(required[i].key, "networkDevices") == 0)
 			net = v;
 	}
-	set_name(ps, ut_plist_dict_str(root, "name"));
+	vm_set_str(ps, &ps->vm->name, ut_plist_dict_str(root, "name"));
 	for (uint32_t i = 0; net && i < plist_array_get_size(net); i++)
 		parse_nic(ps, plist_array_get_item(net, i), i, "networkDevices", "networkMode", "macAddress",
 			  "bridgeInterfaceIdentifier");

@@ -5,8 +5,7 @@
  *   <state_dir>/vmcheck-backups/<YYYYMMDDTHHMMSSZ>-<name>.utm/manifest.json
  *
  * The manifest records where the file came from, its size and SHA-256, so a
- * restore (copy it back) can be checked.  The hash is the one OpenSSL call in
- * lib/; it moves to the signing digest helper once that exists.
+ * restore (copy it back) can be checked.
  */
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700
@@ -18,53 +17,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "cs_format.h"
-#include "cs_hash.h"
 #include "ut_buf.h"
-#include "ut_bytes.h"
 #include "ut_file.h"
+#include "ut_install_util.h"
 #include "ut_json.h"
 #include "ut_plist.h"
 #include "ut_vm_internal.h"
-
-int vm_sha256_hex(char out[65], const void *p, size_t len)
-{
-	uint8_t md[CS_HASH_MAX_SIZE];
-	int rc = cs_hash(CS_HASHTYPE_SHA256, p, len, md);
-	if (rc)
-		return rc;
-	ut_hex(out, md, 32);
-	return 0;
-}
-
-/* mkdir -p with mode for the missing parts. */
-static int mkdirs(const char *path, mode_t mode)
-{
-	char *s = strdup(path);
-	if (!s)
-		return ut_fail(UT_ENOMEM, "out of memory");
-	int rc = 0;
-	for (char *p = s + 1;; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char c = *p;
-		*p = '\0';
-		struct stat st;
-		if (mkdir(s, mode) != 0 && errno != EEXIST) {
-			rc = ut_fail_errno(UT_EIO, errno, "cannot create directory '%s'", s);
-			break;
-		}
-		if (stat(s, &st) != 0 || !S_ISDIR(st.st_mode)) {
-			rc = ut_fail(UT_EIO, "'%s' is not a directory", s);
-			break;
-		}
-		*p = c;
-		if (c == '\0')
-			break;
-	}
-	free(s);
-	return rc;
-}
 
 /* Last path component of an absolute path, with ".utm" ensured. */
 static char *backup_name(const char *abs)
@@ -84,7 +42,7 @@ static int write_manifest(const char *dir, const char *created, const char *bund
 			  const uint8_t *p, size_t len, int format)
 {
 	char hex[65];
-	int rc = vm_sha256_hex(hex, p, len);
+	int rc = ui_sha256_hex(hex, p, len);
 	if (rc)
 		return rc;
 	struct ut_buf b;
@@ -129,7 +87,7 @@ int vm_backup_write(char **dir, const char *state_dir, int64_t now, const char *
 		return ut_fail(UT_EINVAL, "bad time %lld", (long long)now);
 	char *base = vm_printf("%s/vmcheck-backups", state_dir);
 	char *name = backup_name(abs_bundle);
-	int rc = !base || !name ? ut_fail(UT_ENOMEM, "out of memory") : mkdirs(base, 0700);
+	int rc = !base || !name ? ut_fail(UT_ENOMEM, "out of memory") : ui_mkdirs(base, 0700);
 	char *d = NULL;
 	for (int k = 1; !rc && k < 1000; k++) {
 		d = k == 1 ? vm_printf("%s/%s-%s.utm", base, stamp, name)

@@ -17,31 +17,18 @@
 #include <string.h>
 
 #include "ut_file.h"
+#include "ut_install_util.h"
 #include "ut_limits.h"
 #include "ut_plist.h"
 #include "ut_vm_internal.h"
 
 /* ---- small helpers shared by the ut_vm*.c files ---- */
 
-static char *vm_vprintf(const char *fmt, va_list ap)
-{
-	va_list aq;
-	va_copy(aq, ap);
-	int n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
-	if (n < 0)
-		return NULL;
-	char *s = malloc((size_t)n + 1);
-	if (s)
-		vsnprintf(s, (size_t)n + 1, fmt, ap);
-	return s;
-}
-
 char *vm_printf(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *s = vm_vprintf(fmt, ap);
+	char *s = ui_vprintf(fmt, ap);
 	va_end(ap);
 	return s;
 }
@@ -64,7 +51,7 @@ int vm_strs_add(char ***v, size_t *n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *s = vm_vprintf(fmt, ap);
+	char *s = ui_vprintf(fmt, ap);
 	va_end(ap);
 	int rc = strs_push(v, n, s);
 	return rc ? ut_fail(rc, "out of memory") : 0;
@@ -146,7 +133,7 @@ static const char *plist_type_label(plist_type t)
 
 static void add_line(struct vm_parse *ps, char ***v, size_t *n, const char *fmt, va_list ap)
 {
-	if (strs_push(v, n, vm_vprintf(fmt, ap)))
+	if (strs_push(v, n, ui_vprintf(fmt, ap)))
 		ps->oom = 1;
 }
 
@@ -233,6 +220,42 @@ plist_t vm_want(struct vm_parse *ps, plist_t dict, const char *where, const char
 		return NULL;
 	}
 	return v;
+}
+
+void vm_set_str(struct vm_parse *ps, char **dst, const char *s)
+{
+	if (!s)
+		return;
+	char *d = strdup(s);
+	if (!d) {
+		ps->oom = 1;
+		return;
+	}
+	free(*dst);
+	*dst = d;
+}
+
+int vm_parse_v4_head(struct vm_parse *ps, plist_t root)
+{
+	struct ut_vm_config *vm = ps->vm;
+	if (!vm->has_version) {
+		vm_invalid(ps, "missing 'ConfigurationVersion' (UTM reads it as 0: too old, needs 4)");
+		return -1;
+	}
+	if (vm->version != 4) {
+		vm_invalid(ps, "ConfigurationVersion %lld is %s than UTM reads (4)", (long long)vm->version,
+			   vm->version < 4 ? "older" : "newer");
+		return -1;
+	}
+	plist_t info = vm_need(ps, root, "", "Information", PLIST_DICT);
+	if (info) {
+		vm_set_str(ps, &vm->name, ut_plist_str(vm_need(ps, info, "Information", "Name", PLIST_STRING)));
+		const char *uuid = ut_plist_str(vm_need(ps, info, "Information", "UUID", PLIST_STRING));
+		if (uuid && !vm_is_uuid(uuid))
+			vm_invalid(ps, "bad UUID '%s' in 'Information.UUID'", uuid);
+		vm_set_str(ps, &vm->uuid, uuid);
+	}
+	return 0;
 }
 
 /* ---- public ---- */

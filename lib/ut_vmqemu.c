@@ -150,19 +150,6 @@ char *vm_qemu_netdev(const struct vm_qnic *q, unsigned i)
 	return (char *)ut_buf_detach(&b, &len);
 }
 
-static void set_str(struct vm_parse *ps, char **dst, const char *s)
-{
-	if (!s)
-		return;
-	char *d = strdup(s);
-	if (!d) {
-		ps->oom = 1;
-		return;
-	}
-	free(*dst);
-	*dst = d;
-}
-
 /* Records the NIC; netdev computed when the mode is known. */
 static void add_qnic(struct vm_parse *ps, unsigned idx, const char *mode, int known, const struct vm_qnic *q,
 		     const char *hw, const char *mac, const char *where)
@@ -281,24 +268,8 @@ static void parse_v4_nic(struct vm_parse *ps, plist_t d, unsigned idx)
 
 void vm_parse_qemu_v4(struct vm_parse *ps, plist_t root)
 {
-	struct ut_vm_config *vm = ps->vm;
-	if (!vm->has_version) {
-		vm_invalid(ps, "missing 'ConfigurationVersion' (UTM reads it as 0: too old, needs 4)");
+	if (vm_parse_v4_head(ps, root) != 0)
 		return;
-	}
-	if (vm->version != 4) {
-		vm_invalid(ps, "ConfigurationVersion %lld is %s than UTM reads (4)", (long long)vm->version,
-			   vm->version < 4 ? "older" : "newer");
-		return;
-	}
-	plist_t info = vm_need(ps, root, "", "Information", PLIST_DICT);
-	if (info) {
-		set_str(ps, &vm->name, ut_plist_str(vm_need(ps, info, "Information", "Name", PLIST_STRING)));
-		const char *uuid = ut_plist_str(vm_need(ps, info, "Information", "UUID", PLIST_STRING));
-		if (uuid && !vm_is_uuid(uuid))
-			vm_invalid(ps, "bad UUID '%s' in 'Information.UUID'", uuid);
-		set_str(ps, &vm->uuid, uuid);
-	}
 	vm_need(ps, root, "", "System", PLIST_DICT);
 	plist_t qemu = vm_need(ps, root, "", "QEMU", PLIST_DICT);
 	plist_t args = qemu ? vm_need(ps, qemu, "QEMU", "AdditionalArguments", PLIST_ARRAY) : NULL;
@@ -362,7 +333,7 @@ void vm_parse_qemu_legacy(struct vm_parse *ps, plist_t root)
 	/* Our own rule: UTM would take any dictionary as a legacy QEMU config. */
 	plist_t sys = vm_need(ps, root, "", "System", PLIST_DICT);
 	if (sys) {
-		set_str(ps, &vm->uuid, ut_plist_str(vm_want(ps, sys, "System", "SystemUUID", PLIST_STRING)));
+		vm_set_str(ps, &vm->uuid, ut_plist_str(vm_want(ps, sys, "System", "SystemUUID", PLIST_STRING)));
 		plist_t add = vm_get(sys, "AddArgs");
 		if (add && !vm_is(add, PLIST_ARRAY) && !vm_is(add, PLIST_STRING))
 			vm_invalid(ps, "wrong type for 'System.AddArgs': %s, expected array or string",

@@ -194,3 +194,24 @@ Test(install_lib, plan_gives_the_launcher_utms_unsigned_set, .timeout = 300)
 	free(dir), free(state);
 	ut_profiles_free(p);
 }
+
+/* A dylib that is not Mach-O: one error line that names the file once (the reader already names it). */
+Test(install_lib, not_macho_dylib_named_once, .timeout = 300)
+{
+	struct ut_profiles *p = NULL;
+	cr_assert_eq(ut_profiles_load(&p, ts_root("profiles")), 0, "%s", ut_errmsg());
+	char *dir = ts_tmpdir();
+	char *state = tsupport_printf("%s/state", dir);
+	char *dylib = tsupport_printf("%s/garbage.dylib", dir);
+	cr_assert_eq(tsupport_write(dylib, "not a Mach-O file", 17), 0);
+	struct ut_install_opts o = { .app = tdemo_app(), .dylib = dylib, .dry_run = 1, .state_dir = state,
+				     .work_dir = dir };
+	struct ut_install *in = NULL;
+	cr_assert_eq(ut_install_plan(&in, &o, p), UT_EMALFORMED);
+	char *want = tsupport_printf("'%s': header: not a Mach-O file (magic 0x6e6f7420)", dylib);
+	cr_expect_str_eq(ut_errmsg(), want);
+	ut_install_free(in);
+	ts_rmtree(dir);
+	free(want), free(dylib), free(dir), free(state);
+	ut_profiles_free(p);
+}

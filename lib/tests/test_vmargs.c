@@ -215,31 +215,27 @@ Test(vmargs, quoted_value_keeps_rest_of_string)
 	vm_args_plan_release(&pl);
 }
 
-Test(vmsubnet, prefix_length)
+/* vm_subnet(cidr) parses, giving the DHCP start, end and the mask. */
+static void expect_subnet(const char *cidr, const char *start, const char *end, const char *mask)
 {
 	char s[16], e[16], m[16];
-	cr_assert(vm_subnet("192.168.64.0/24", s, e, m));
-	cr_expect_str_eq(s, "192.168.64.1");
-	cr_expect_str_eq(e, "192.168.64.254");
-	cr_expect_str_eq(m, "255.255.255.0");
-	cr_assert(vm_subnet("10.20.30.40/16", s, e, m));
-	cr_expect_str_eq(s, "10.20.0.1");
-	cr_expect_str_eq(e, "10.20.255.254");
-	cr_expect_str_eq(m, "255.255.0.0");
+	cr_assert(vm_subnet(cidr, s, e, m), "%s", cidr);
+	cr_expect_str_eq(s, start, "%s: start", cidr);
+	cr_expect_str_eq(e, end, "%s: end", cidr);
+	cr_expect_str_eq(m, mask, "%s: mask", cidr);
+}
+
+Test(vmsubnet, prefix_length)
+{
+	expect_subnet("192.168.64.0/24", "192.168.64.1", "192.168.64.254", "255.255.255.0");
+	expect_subnet("10.20.30.40/16", "10.20.0.1", "10.20.255.254", "255.255.0.0");
 }
 
 Test(vmsubnet, dotted_mask_and_default)
 {
-	char s[16], e[16], m[16];
-	cr_assert(vm_subnet("172.16.0.0/255.255.240.0", s, e, m));
-	cr_expect_str_eq(s, "172.16.0.1");
-	cr_expect_str_eq(e, "172.16.15.254");
-	cr_expect_str_eq(m, "255.255.240.0");
+	expect_subnet("172.16.0.0/255.255.240.0", "172.16.0.1", "172.16.15.254", "255.255.240.0");
 	/* No mask: /24. */
-	cr_assert(vm_subnet("10.1.2.3", s, e, m));
-	cr_expect_str_eq(s, "10.1.2.1");
-	cr_expect_str_eq(e, "10.1.2.254");
-	cr_expect_str_eq(m, "255.255.255.0");
+	expect_subnet("10.1.2.3", "10.1.2.1", "10.1.2.254", "255.255.255.0");
 }
 
 Test(vmsubnet, rejected)
