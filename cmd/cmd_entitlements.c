@@ -131,7 +131,7 @@ static void print_text(const struct ut_utmapp *a, const struct ut_ents_report *r
 			printf("  library validation: on%s%s%s\n", c->lv_refuses ? "; it would refuse " : "",
 			       c->lv_refuses ? c->lv_framework : "",
 			       c->lv_refuses ? ".framework (no Team ID or another team's): needs "
-					       "com.apple.security.cs.disable-library-validation" : "");
+					       UT_ENT_DISABLE_LV : "");
 	}
 	size_t bad = lacking(r);
 	if (bad)

@@ -372,15 +372,6 @@ char *ui_hex_encode(const uint8_t *p, size_t len)
 	return s;
 }
 
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int ui_hex_decode(const char *hex, uint8_t **out, size_t *len)
 {
 	size_t n = strlen(hex);
@@ -391,13 +382,12 @@ int ui_hex_decode(const char *hex, uint8_t **out, size_t *len)
 	uint8_t *b = malloc(n / 2 + 1);
 	if (!b)
 		return ut_fail(UT_ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i += 2) {
-		int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
-		if (hi < 0 || lo < 0) {
-			free(b);
-			return ut_fail(UT_EMALFORMED, "not a hex digit at %zu", i);
-		}
-		b[i / 2] = (uint8_t)(hi << 4 | lo);
+	if (ut_unhex(b, hex, n / 2)) {
+		size_t i = 0;
+		while (ut_hexval((unsigned char)hex[i]) >= 0)
+			i++;
+		free(b);
+		return ut_fail(UT_EMALFORMED, "not a hex digit at %zu", i);
 	}
 	*out = b;
 	*len = n / 2;

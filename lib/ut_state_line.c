@@ -12,6 +12,7 @@
 
 #include "ut_install_util.h"
 #include "ut_limits.h"
+#include "ut_bytes.h"
 #include "ut_state_int.h"
 
 char *st_printf(const char *fmt, ...)
@@ -64,17 +65,6 @@ static int safe_char(unsigned char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-._/+@,:~", c);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void st_line_release(struct st_line *l)
 {
 	if (l)
@@ -90,10 +80,8 @@ static int unescape(char *s)
 	for (const char *r = s; *r; r++) {
 		unsigned char c = (unsigned char)*r;
 		if (c == '%') {
-			int hi = hexval(r[1]), lo = hi < 0 ? -1 : hexval(r[2]);
-			if (lo < 0)
+			if (ut_unhex(&c, r + 1, 1))
 				return ut_fail(UT_EMALFORMED, "bad escape in a value");
-			c = (unsigned char)(hi << 4 | lo);
 			if (c == 0)
 				return ut_fail(UT_EMALFORMED, "NUL byte in a value");
 			r += 2;
