@@ -92,16 +92,13 @@ int cmd_rollback(int argc, char **argv)
 	int rc = cmd_app_defaults(&a.app, &a.state_dir, &dflt);
 	if (rc)
 		return cmd_fail(rc);
-	/* The slice the install recorded cdhashes of. */
+	/* The slice the install recorded cdhashes of (the installed record alone: ut_rollback checks drift). */
 	char host[16] = "arm64";
-	struct ut_state_report sr;
-	rc = ut_state_inspect(&sr, a.state_dir, a.app);
-	if (!rc) {
-		const char *h = ut_state_report_meta(&sr, UT_META_HOST_ARCH);
-		if (h && strlen(h) < sizeof(host))
-			snprintf(host, sizeof(host), "%s", h);
-		ut_state_report_release(&sr);
-	}
+	char *h = NULL;
+	rc = ut_state_installed_meta(a.state_dir, a.app, UT_META_HOST_ARCH, &h);
+	if (h && strlen(h) < sizeof(host))
+		snprintf(host, sizeof(host), "%s", h);
+	free(h);
 	struct ut_rollback_opts o = {
 		.dry_run = a.dry_run,
 		.force = a.force,

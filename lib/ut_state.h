@@ -121,6 +121,12 @@ int ut_state_inspect(struct ut_state_report *out, const char *state_dir, const c
 void ut_state_report_release(struct ut_state_report *r);
 /* The meta value for key, or NULL (borrowed from r). */
 const char *ut_state_report_meta(const struct ut_state_report *r, const char *key);
+/*
+ * The meta value for key of the installed record of bundle_root, read alone
+ * (no drift check, no journal): *value is malloc'd, or NULL when nothing is
+ * installed or the record has no such key.
+ */
+int ut_state_installed_meta(const char *state_dir, const char *bundle_root, const char *key, char **value);
 
 /*
  * Optional cdhash check: writes the cdhash (40 lowercase hex digits + NUL) of

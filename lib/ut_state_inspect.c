@@ -135,6 +135,25 @@ static int fill_interrupted(struct ut_state_report *r, const struct st_journal *
 	return 0;
 }
 
+int ut_state_installed_meta(const char *state_dir, const char *bundle_root, const char *key, char **value)
+{
+	*value = NULL;
+	struct st_dir d;
+	struct st_installed in;
+	memset(&in, 0, sizeof(in));
+	int present = 0;
+	int rc = st_dir_open(&d, state_dir, bundle_root, 0);
+	if (rc)
+		return rc;
+	rc = st_installed_load(&in, d.installed, &present);
+	for (size_t i = 0; !rc && present && i < in.nmeta && !*value; i++)
+		if (strcmp(in.meta[i].key, key) == 0 && !(*value = st_strdup(in.meta[i].value)))
+			rc = ut_fail(UT_ENOMEM, "out of memory");
+	st_installed_release(&in);
+	st_dir_release(&d);
+	return rc;
+}
+
 int ut_state_inspect(struct ut_state_report *out, const char *state_dir, const char *bundle_root)
 {
 	memset(out, 0, sizeof(*out));
