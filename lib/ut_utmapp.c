@@ -132,10 +132,7 @@ static int read_info(const char *plist_path, char **id, char **version, char **b
 static int read_macho_facts(struct ut_utmapp_comp *x, const struct mo_file *f, const char *host_arch)
 {
 	int rc = 0;
-	const struct mo_slice *s = mo_file_find_arch(f, host_arch);
-	for (uint32_t i = 0; !s && i < f->nslices; i++)
-		if (f->slices[i].kind == MO_SLICE_MACHO64)
-			s = &f->slices[i];
+	const struct mo_slice *s = mo_file_host_slice(f, host_arch);
 	if (s && s->kind == MO_SLICE_MACHO64 && s->img->has_id) {
 		x->current_version = s->img->id.current_version;
 		x->compat_version = s->img->id.compat_version;

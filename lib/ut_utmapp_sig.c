@@ -23,18 +23,6 @@ void ut_sig_info_release(struct ut_sig_info *s)
 }
 
 /* The slice a Mac of host_arch runs: that arch, else the first of the same CPU type, else the first. */
-static const struct mo_slice *host_slice(const struct mo_file *f, const char *host_arch)
-{
-	const struct mo_slice *s = mo_file_find_arch(f, host_arch);
-	if (s)
-		return s;
-	uint32_t cpu = strcmp(host_arch, "x86_64") == 0 ? 0x01000007u : 0x0100000cu;
-	for (uint32_t i = 0; i < f->nslices; i++)
-		if (f->slices[i].cputype == cpu)
-			return &f->slices[i];
-	return f->nslices ? &f->slices[0] : NULL;
-}
-
 static int read_ents(struct ut_sig_info *out, const struct cs_embedded *e)
 {
 	if (e->entitlements.p)
@@ -79,7 +67,7 @@ int ut_sig_info_of(struct ut_sig_info *out, const struct mo_file *f, const char 
 		if (n > 0 && (size_t)n < sizeof(out->archs) - used)
 			used += (size_t)n;
 	}
-	const struct mo_slice *s = host_slice(f, host_arch ? host_arch : "arm64");
+	const struct mo_slice *s = mo_file_host_slice(f, host_arch);
 	int rc;
 	if (!s) {
 		rc = ut_fail(UT_EMALFORMED, "no slice");

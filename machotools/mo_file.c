@@ -306,6 +306,28 @@ const struct mo_slice *mo_file_find_arch(const struct mo_file *f, const char *ar
 	return NULL;
 }
 
+const struct mo_slice *mo_file_host_slice(const struct mo_file *f, const char *host_arch)
+{
+	static const struct {
+		const char *name;
+		uint32_t cputype;
+	} cpu[] = {
+		{ "arm64", CPU_TYPE_ARM64 }, { "arm64e", CPU_TYPE_ARM64 }, { "x86_64", CPU_TYPE_X86_64 },
+		{ "x86_64h", CPU_TYPE_X86_64 }, { "i386", CPU_TYPE_X86 }, { "arm64_32", CPU_TYPE_ARM64_32 },
+		{ "arm", CPU_TYPE_ARM },
+	};
+	const char *want = host_arch ? host_arch : "arm64";
+	const struct mo_slice *s = mo_file_find_arch(f, want);
+	uint32_t type = 0;
+	for (size_t i = 0; !s && i < sizeof(cpu) / sizeof(cpu[0]); i++)
+		if (strcmp(cpu[i].name, want) == 0)
+			type = cpu[i].cputype;
+	for (uint32_t i = 0; !s && type && i < f->nslices; i++)
+		if (f->slices[i].cputype == type)
+			s = &f->slices[i];
+	return s ? s : f->nslices ? &f->slices[0] : NULL;
+}
+
 int mo_file_open(const char *path, struct ut_src *src, struct mo_file **out)
 {
 	*out = NULL;

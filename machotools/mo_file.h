@@ -174,5 +174,11 @@ int mo_is_dep_cmd(uint32_t cmd);
 int mo_slice_read(const struct mo_file *f, const struct mo_slice *s, uint64_t off, void *buf, size_t len);
 /* The slice for an arch name ("arm64"), or NULL. */
 const struct mo_slice *mo_file_find_arch(const struct mo_file *f, const char *arch);
+/*
+ * The slice a Mac of host_arch runs (codesign's choice, spec §1.15c): the
+ * slice named host_arch ("arm64", "x86_64"; NULL: "arm64"), else the first of
+ * the same CPU type, else the first slice; NULL only when f has no slice.
+ */
+const struct mo_slice *mo_file_host_slice(const struct mo_file *f, const char *host_arch);
 
 #endif

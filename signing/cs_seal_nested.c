@@ -21,34 +21,6 @@ void cs_nested_info_release(struct cs_nested_info *n)
 }
 
 /* CPU types by arch name, for "the first slice of the same CPU type". */
-static uint32_t cputype_of(const char *arch)
-{
-	static const struct {
-		const char *name;
-		uint32_t cputype;
-	} t[] = {
-		{ "arm64", 0x0100000c }, { "arm64e", 0x0100000c }, { "x86_64", 0x01000007 }, { "x86_64h", 0x01000007 },
-		{ "i386", 7 },           { "arm64_32", 0x0200000c }, { "arm", 12 },
-	};
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
-		if (strcmp(t[i].name, arch) == 0)
-			return t[i].cputype;
-	return 0;
-}
-
-/* Index of the slice codesign's host would pick (spec §1.15c). */
-static uint32_t host_slice(const struct mo_file *f, const char *host_arch)
-{
-	const struct mo_slice *s = mo_file_find_arch(f, host_arch);
-	if (s)
-		return (uint32_t)(s - f->slices);
-	uint32_t ct = cputype_of(host_arch);
-	for (uint32_t i = 0; ct && i < f->nslices; i++)
-		if (f->slices[i].cputype == ct)
-			return i;
-	return 0;
-}
-
 /* The designated requirement (type 3) of a requirement set blob as text; *out NULL when the set has none. */
 static int dr_text(const struct cs_blob *reqs, char **out)
 {
@@ -133,7 +105,7 @@ static int read_exec(struct cs_nested_info *out, const char *exec, const char *h
 	int rc = mo_file_open(exec, &src, &f);
 	if (rc)
 		return rc;
-	uint32_t host = host_slice(f, host_arch ? host_arch : "arm64");
+	uint32_t host = (uint32_t)(mo_file_host_slice(f, host_arch) - f->slices);
 	rc = read_slice(out, f, &f->slices[host], 1);
 	/* The other slices by cputype (SEC: a std::set of architectures). */
 	uint32_t last = 0;

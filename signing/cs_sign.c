@@ -26,19 +26,6 @@ static int check_opts(const struct cs_sign_opts *o)
 }
 
 /* The slice the signing host would pick: host_arch by name, else the same CPU type, else the first. */
-static uint32_t pick_main(const struct sign_ctx *c)
-{
-	const char *want = c->o->host_arch ? c->o->host_arch : "arm64";
-	for (uint32_t i = 0; i < c->nsl; i++)
-		if (!strcmp(c->sl[i].arch, want))
-			return i;
-	uint32_t type = !strncmp(want, "x86_64", 6) ? CPU_TYPE_X86_64 : !strncmp(want, "arm64", 5) ? CPU_TYPE_ARM64 : 0;
-	for (uint32_t i = 0; i < c->nsl; i++)
-		if (c->sl[i].img->cputype == type)
-			return i;
-	return 0;
-}
-
 static int open_input(struct sign_ctx *c)
 {
 	int rc = mo_file_open(c->in, &c->src, &c->f);
@@ -62,7 +49,7 @@ static int open_input(struct sign_ctx *c)
 				       s->s->reason ? s->s->reason : "32-bit or big-endian");
 		s->img = s->s->img;
 	}
-	c->main = pick_main(c);
+	c->main = (uint32_t)(mo_file_host_slice(c->f, c->o->host_arch) - c->f->slices);
 	return 0;
 }
 
