@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mo_file.h"
 #include "mo_format.h"
 #include "ut_bytes.h"
 #include "ut_file.h"
@@ -24,33 +25,30 @@ int ui_fat_write(const char *out, const struct ui_fat_part *parts, size_t n)
 {
 	if (n == 0 || n > UT_MAX_SLICES)
 		return ut_fail(UT_EINVAL, "'%s': %zu slices for a universal file", out, n);
-	uint8_t hdr[MO_FAT_HEADER_SIZE + UT_MAX_SLICES * MO_FAT_ARCH_SIZE];
-	memset(hdr, 0, sizeof(hdr));
-	ut_put_be32(hdr, FAT_MAGIC);
-	ut_put_be32(hdr + 4, (uint32_t)n);
+	struct mo_fat_entry e[UT_MAX_SLICES];
 	uint64_t off = align_up(MO_FAT_HEADER_SIZE + n * MO_FAT_ARCH_SIZE);
-	uint64_t offs[UT_MAX_SLICES];
 	for (size_t i = 0; i < n; i++) {
-		if (parts[i].size > UINT32_MAX || off > UINT32_MAX)
-			return ut_fail(UT_EUNSUPPORTED, "'%s': slices beyond 4 GiB need a 64-bit fat header", out);
-		uint8_t *a = hdr + MO_FAT_HEADER_SIZE + i * MO_FAT_ARCH_SIZE;
-		ut_put_be32(a, parts[i].cputype);
-		ut_put_be32(a + 4, parts[i].cpusubtype);
-		ut_put_be32(a + 8, (uint32_t)off);
-		ut_put_be32(a + 12, (uint32_t)parts[i].size);
-		ut_put_be32(a + 16, FAT_ALIGN_SHIFT);
-		offs[i] = off;
+		e[i] = (struct mo_fat_entry){ parts[i].cputype, parts[i].cpusubtype, off, parts[i].size, FAT_ALIGN_SHIFT };
 		off = align_up(off + parts[i].size);
 	}
+	struct ut_buf hdr;
+	ut_buf_init(&hdr, 0);
+	int rc = mo_fat_header_append(&hdr, FAT_MAGIC, e, (uint32_t)n);
+	if (rc) {
+		ut_buf_release(&hdr);
+		return ut_ctx(rc, "'%s'", out);
+	}
 	struct ut_atomic w;
-	int rc = ut_atomic_open(&w, out, 0755);
-	if (rc)
+	if ((rc = ut_atomic_open(&w, out, 0755)) != 0) {
+		ut_buf_release(&hdr);
 		return rc;
-	uint64_t pos = MO_FAT_HEADER_SIZE + n * MO_FAT_ARCH_SIZE;
-	rc = ut_atomic_write(&w, hdr, (size_t)pos);
+	}
+	rc = ut_atomic_write(&w, hdr.p, hdr.len);
+	uint64_t pos = hdr.len;
+	ut_buf_release(&hdr);
 	for (size_t i = 0; !rc && i < n; i++) {
-		rc = ui_write_zeros(&w, offs[i] - pos);
-		pos = offs[i];
+		rc = ui_write_zeros(&w, e[i].offset - pos);
+		pos = e[i].offset;
 		struct ut_src s;
 		if (!rc && (rc = ut_src_open(&s, parts[i].path)) == 0) {
 			rc = ut_atomic_copy(&w, &s, parts[i].offset, parts[i].size);

@@ -13,6 +13,7 @@
 #include "ut_buf.h"
 #include "ut_bytes.h"
 #include "ut_err.h"
+#include "ut_limits.h"
 #include "ut_file.h"
 #include "ut_install_util.h"
 
@@ -104,32 +105,15 @@ static int write_slice(struct ut_atomic *a, const struct ut_src *src, const stru
 
 static int write_fat_header(struct ut_atomic *a, const struct mo_file *f, const struct slice_plan *plans)
 {
-	int is64 = f->fat == FAT_MAGIC_64;
-	size_t esize = is64 ? MO_FAT_ARCH_64_SIZE : MO_FAT_ARCH_SIZE;
+	struct mo_fat_entry e[UT_MAX_SLICES];
+	if (f->nslices > UT_MAX_SLICES)
+		return ut_fail(UT_EUNSUPPORTED, "%u slices", f->nslices);
+	for (uint32_t i = 0; i < f->nslices; i++)
+		e[i] = (struct mo_fat_entry){ f->slices[i].cputype, f->slices[i].cpusubtype, plans[i].out_offset,
+					      plans[i].new_size, plans[i].align };
 	struct ut_buf b;
 	ut_buf_init(&b, 0);
-	int rc = ut_buf_be32(&b, f->fat);
-	if (!rc)
-		rc = ut_buf_be32(&b, f->nslices);
-	for (uint32_t i = 0; i < f->nslices && !rc; i++) {
-		const struct mo_slice *s = &f->slices[i];
-		uint8_t e[MO_FAT_ARCH_64_SIZE] = { 0 };
-		ut_put_be32(e, s->cputype);
-		ut_put_be32(e + 4, s->cpusubtype);
-		if (is64) {
-			ut_put_be64(e + 8, plans[i].out_offset);
-			ut_put_be64(e + 16, plans[i].new_size);
-			ut_put_be32(e + 24, plans[i].align);
-		} else {
-			if (plans[i].out_offset > 0xffffffffu || plans[i].new_size > 0xffffffffu)
-				rc = ut_fail(UT_EUNSUPPORTED, "slice beyond 4 GiB needs a 64-bit fat header");
-			ut_put_be32(e + 8, (uint32_t)plans[i].out_offset);
-			ut_put_be32(e + 12, (uint32_t)plans[i].new_size);
-			ut_put_be32(e + 16, plans[i].align);
-		}
-		if (!rc)
-			rc = ut_buf_append(&b, e, esize);
-	}
+	int rc = mo_fat_header_append(&b, f->fat, e, f->nslices);
 	if (!rc)
 		rc = ut_atomic_write(a, b.p, b.len);
 	ut_buf_release(&b);

@@ -344,3 +344,29 @@ void mo_file_close(struct ut_src *src, struct mo_file *f)
 	mo_file_free(f);
 	ut_src_release(src);
 }
+
+int mo_fat_header_append(struct ut_buf *out, uint32_t magic, const struct mo_fat_entry *e, uint32_t n)
+{
+	int is64 = magic == FAT_MAGIC_64;
+	int rc = ut_buf_be32(out, magic);
+	if (!rc)
+		rc = ut_buf_be32(out, n);
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		uint8_t a[MO_FAT_ARCH_64_SIZE] = { 0 };
+		ut_put_be32(a, e[i].cputype);
+		ut_put_be32(a + 4, e[i].cpusubtype);
+		if (is64) {
+			ut_put_be64(a + 8, e[i].offset);
+			ut_put_be64(a + 16, e[i].size);
+			ut_put_be32(a + 24, e[i].align);
+		} else if (e[i].offset > UINT32_MAX || e[i].size > UINT32_MAX) {
+			return ut_fail(UT_EUNSUPPORTED, "slice beyond 4 GiB needs a 64-bit fat header");
+		} else {
+			ut_put_be32(a + 8, (uint32_t)e[i].offset);
+			ut_put_be32(a + 12, (uint32_t)e[i].size);
+			ut_put_be32(a + 16, e[i].align);
+		}
+		rc = ut_buf_append(out, a, is64 ? MO_FAT_ARCH_64_SIZE : MO_FAT_ARCH_SIZE);
+	}
+	return rc;
+}

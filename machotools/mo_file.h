@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ut_buf.h"
 #include "ut_file.h"
 
 /* One validated load command. */
@@ -154,6 +155,18 @@ void mo_file_free(struct mo_file *f);
  * On success the caller owns *src and *out and releases both with
  * mo_file_close; on failure nothing is left open and *out is NULL.
  */
+/* One fat_arch entry of a universal file being written. */
+struct mo_fat_entry {
+	uint32_t cputype, cpusubtype;
+	uint64_t offset, size;
+	uint32_t align; /* log2 */
+};
+/*
+ * Appends a fat header with magic FAT_MAGIC or FAT_MAGIC_64 and its n
+ * fat_arch(_64) entries to out (big-endian).  UT_EUNSUPPORTED when a 32-bit
+ * header cannot hold an offset or size.
+ */
+int mo_fat_header_append(struct ut_buf *out, uint32_t magic, const struct mo_fat_entry *e, uint32_t n);
 int mo_file_open(const char *path, struct ut_src *src, struct mo_file **out);
 void mo_file_close(struct ut_src *src, struct mo_file *f);
 

@@ -12,6 +12,7 @@
 #include "mo_format.h"
 #include "ut_bytes.h"
 #include "ut_err.h"
+#include "ut_limits.h"
 
 #define ULL(x) ((unsigned long long)(x))
 #define CS_ALIGN 16u            /* SEC signerutils csAlign */
@@ -176,28 +177,14 @@ int sign_layout_file(struct sign_ctx *c)
 
 int sign_layout_fat_header(const struct sign_ctx *c, struct ut_buf *out)
 {
-	const struct mo_file *f = c->f;
-	if (!f->fat)
+	if (!c->f->fat)
 		return 0;
-	int is64 = f->fat == FAT_MAGIC_64;
-	int rc = ut_buf_be32(out, f->fat);
-	if (!rc)
-		rc = ut_buf_be32(out, c->nsl);
-	for (uint32_t i = 0; i < c->nsl && !rc; i++) {
+	struct mo_fat_entry e[UT_MAX_SLICES];
+	if (c->nsl > UT_MAX_SLICES)
+		return ut_fail(UT_EUNSUPPORTED, "%u slices", c->nsl);
+	for (uint32_t i = 0; i < c->nsl; i++) {
 		const struct sign_slice *s = &c->sl[i];
-		uint8_t e[MO_FAT_ARCH_64_SIZE] = { 0 };
-		ut_put_be32(e, s->s->cputype);
-		ut_put_be32(e + 4, s->s->cpusubtype);
-		if (is64) {
-			ut_put_be64(e + 8, s->out_offset);
-			ut_put_be64(e + 16, s->new_size);
-			ut_put_be32(e + 24, s->align);
-		} else {
-			ut_put_be32(e + 8, (uint32_t)s->out_offset);
-			ut_put_be32(e + 12, (uint32_t)s->new_size);
-			ut_put_be32(e + 16, s->align);
-		}
-		rc = ut_buf_append(out, e, is64 ? MO_FAT_ARCH_64_SIZE : MO_FAT_ARCH_SIZE);
+		e[i] = (struct mo_fat_entry){ s->s->cputype, s->s->cpusubtype, s->out_offset, s->new_size, s->align };
 	}
-	return rc;
+	return mo_fat_header_append(out, c->f->fat, e, c->nsl);
 }
