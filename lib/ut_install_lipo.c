@@ -47,7 +47,7 @@ int ui_fat_write(const char *out, const struct ui_fat_part *parts, size_t n)
 	uint64_t pos = hdr.len;
 	ut_buf_release(&hdr);
 	for (size_t i = 0; !rc && i < n; i++) {
-		rc = ui_write_zeros(&w, e[i].offset - pos);
+		rc = ut_atomic_zeros(&w, e[i].offset - pos);
 		pos = e[i].offset;
 		struct ut_src s;
 		if (!rc && (rc = ut_src_open(&s, parts[i].path)) == 0) {

@@ -176,19 +176,6 @@ int ui_mkdirs(const char *path, unsigned mode)
 	return rc;
 }
 
-int ui_write_zeros(struct ut_atomic *a, uint64_t n)
-{
-	static const uint8_t zeros[4096];
-	while (n) {
-		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
-		int rc = ut_atomic_write(a, zeros, k);
-		if (rc)
-			return rc;
-		n -= k;
-	}
-	return 0;
-}
-
 double ui_now(void)
 {
 	struct timespec ts;

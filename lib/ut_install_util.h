@@ -44,10 +44,6 @@ int ui_sha256_hex(char out[65], const void *p, size_t len);
 /* mkdir -p: creates the missing directories of path with mode; a part that is not a directory is UT_EIO. */
 int ui_mkdirs(const char *path, unsigned mode);
 
-/* Appends n zero bytes to an atomic write. */
-struct ut_atomic;
-int ui_write_zeros(struct ut_atomic *a, uint64_t n);
-
 /* The name of a slice's architecture into out[32] ("arm64", "x86_64"). */
 struct mo_slice;
 void ui_arch(const struct mo_slice *s, char out[32]);

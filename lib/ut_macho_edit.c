@@ -77,7 +77,7 @@ static int write_slice(struct ut_atomic *a, const struct ut_src *src, const stru
 	int rc = ut_atomic_write(a, sp->hdr, sp->hdr_len);
 	uint64_t pos = sp->hdr_len;
 	if (!rc && pos < img->cmds_end) {
-		rc = ui_write_zeros(a, img->cmds_end - pos); /* commands shrank: the freed bytes become padding */
+		rc = ut_atomic_zeros(a, img->cmds_end - pos); /* commands shrank: the freed bytes become padding */
 		pos = img->cmds_end;
 	}
 	if (!rc && sp->copy_end > pos)
@@ -186,7 +186,7 @@ int ut_macho_edit(const char *in, const char *out, const struct mo_edit *edits, 
 					(f->fat == FAT_MAGIC_64 ? MO_FAT_ARCH_64_SIZE : MO_FAT_ARCH_SIZE);
 			}
 			for (uint32_t i = 0; !rc && i < f->nslices; i++) {
-				rc = ui_write_zeros(&a, plans[i].out_offset - wpos);
+				rc = ut_atomic_zeros(&a, plans[i].out_offset - wpos);
 				if (!rc)
 					rc = write_slice(&a, &src, &f->slices[i], &plans[i], ident);
 				wpos = plans[i].out_offset + plans[i].new_size;

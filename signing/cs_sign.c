@@ -89,7 +89,7 @@ static int write_file(const struct sign_ctx *c, struct cs_sign_report *rep)
 	uint64_t pos = fh.len;
 	ut_buf_release(&fh);
 	for (uint32_t i = 0; !rc && i < c->nsl; i++) {
-		rc = sign_write_zeros(&a, c->sl[i].out_offset - pos);
+		rc = ut_atomic_zeros(&a, c->sl[i].out_offset - pos);
 		if (!rc)
 			rc = sign_write_slice(c, &a, &c->sl[i], &rep->slices[i]);
 		pos = c->sl[i].out_offset + c->sl[i].new_size;

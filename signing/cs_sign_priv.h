@@ -93,8 +93,6 @@ int sign_meta_cd_params(const struct sign_ctx *c, const struct sign_slice *s, un
  */
 int sign_write_slice(const struct sign_ctx *c, struct ut_atomic *a, const struct sign_slice *s,
 		     struct cs_sign_slice_report *r);
-/* Appends n zero bytes. */
-int sign_write_zeros(struct ut_atomic *a, uint64_t n);
 
 /* cs_sign_layout.c */
 /* dataoff and the checks codesign_allocate makes (end of file, room for a new command, file type). */

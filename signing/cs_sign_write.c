@@ -33,19 +33,6 @@
 static uint64_t min64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static uint64_t max64(uint64_t a, uint64_t b) { return a > b ? a : b; }
 
-int sign_write_zeros(struct ut_atomic *a, uint64_t n)
-{
-	static const uint8_t zeros[16384];
-	while (n) {
-		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
-		int rc = ut_atomic_write(a, zeros, k);
-		if (rc)
-			return rc;
-		n -= k;
-	}
-	return 0;
-}
-
 /*
  * The slice's output bytes [0, dataoff): header, input, zeros.  flush: fsync
  * after every chunk, so that writing to disk overlaps the copy and the hashing.
@@ -62,7 +49,7 @@ static int copy_body(const struct sign_ctx *c, struct ut_atomic *a, const struct
 			rc = ut_fail(UT_EIO, "cannot flush '%s'", a->tmp);
 	}
 	if (!rc)
-		rc = sign_write_zeros(a, s->dataoff - max64(end, s->hdr_len));
+		rc = ut_atomic_zeros(a, s->dataoff - max64(end, s->hdr_len));
 	return rc;
 }
 
@@ -269,7 +256,7 @@ int sign_write_slice(const struct sign_ctx *c, struct ut_atomic *a, const struct
 		pos = end;
 	}
 	if (!rc && s->new_size > pos)
-		rc = sign_write_zeros(a, s->new_size - pos);
+		rc = ut_atomic_zeros(a, s->new_size - pos);
 	if (!rc) {
 		memset(r, 0, sizeof(*r));
 		memcpy(r->arch, s->arch, sizeof(r->arch));

@@ -203,6 +203,19 @@ int ut_atomic_open(struct ut_atomic *a, const char *dst, int mode)
 	return 0;
 }
 
+int ut_atomic_zeros(struct ut_atomic *a, uint64_t n)
+{
+	static const uint8_t zeros[16384];
+	while (n) {
+		size_t k = n < sizeof(zeros) ? (size_t)n : sizeof(zeros);
+		int rc = ut_atomic_write(a, zeros, k);
+		if (rc)
+			return rc;
+		n -= k;
+	}
+	return 0;
+}
+
 int ut_atomic_pwrite(struct ut_atomic *a, uint64_t off, const void *p, size_t len)
 {
 	const uint8_t *q = p;

@@ -50,6 +50,8 @@ struct ut_atomic {
  */
 int ut_atomic_open(struct ut_atomic *a, const char *dst, int mode);
 int ut_atomic_write(struct ut_atomic *a, const void *p, size_t len);
+/* Appends n zero bytes (padding between slices, freed header space). */
+int ut_atomic_zeros(struct ut_atomic *a, uint64_t n);
 /* Writes at an absolute offset of the temp file (for patching headers). */
 int ut_atomic_pwrite(struct ut_atomic *a, uint64_t off, const void *p, size_t len);
 /* Copies len bytes from s at off to the current end of the temp file. */
