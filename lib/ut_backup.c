@@ -23,7 +23,7 @@
 /* Z_BEST_SPEED: on Mach-O files 3.7x faster than level 6 for 9% more bytes (gzip -1 vs -6 on corpus dylibs) */
 enum { CHUNK = 1 << 20, LEVEL = Z_BEST_SPEED };
 
-char *ut_backup_blob_path(const char *store, const char *sha256) { return st_printf("%s/%s.z", store, sha256); }
+char *ut_backup_blob_path(const char *store, const char *sha256) { return ui_printf("%s/%s.z", store, sha256); }
 
 int ut_backup_stat(struct ut_entry *e, const char *abs, const char *rel)
 {
@@ -265,7 +265,7 @@ int ut_backup_symlink(const char *abs, const char *target)
 		}
 		suffix[6] = '\0';
 		free(tmp);
-		tmp = st_printf("%s/.%s.utmpatch-%s", dir, base, suffix);
+		tmp = ui_printf("%s/.%s.utmpatch-%s", dir, base, suffix);
 		if (!tmp) {
 			rc = ut_fail(UT_ENOMEM, "out of memory");
 			break;
@@ -294,7 +294,7 @@ int ut_backup_sweep_temps(const char *abs)
 {
 	const char *base;
 	char *dir = split_path(abs, &base);
-	char *prefix = st_printf(".%s.utmpatch-", base);
+	char *prefix = ui_printf(".%s.utmpatch-", base);
 	if (!dir || !prefix) {
 		free(dir);
 		free(prefix);
@@ -307,7 +307,7 @@ int ut_backup_sweep_temps(const char *abs)
 	while (dp && !rc && (de = readdir(dp)) != NULL) {
 		if (strncmp(de->d_name, prefix, pl) != 0 || strlen(de->d_name) != pl + 6)
 			continue;
-		char *p = st_printf("%s/%s", dir, de->d_name);
+		char *p = ui_printf("%s/%s", dir, de->d_name);
 		if (!p)
 			rc = ut_fail(UT_ENOMEM, "out of memory");
 		else if (unlink(p) != 0 && errno != ENOENT)

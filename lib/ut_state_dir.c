@@ -29,16 +29,16 @@ int ut_state_default_dir(const char *home, const char *xdg_state_home, char **ou
 	(void)xdg_state_home;
 #else
 	if (xdg_state_home && xdg_state_home[0] == '/') {
-		*out = st_printf("%s/utmpatch", xdg_state_home);
+		*out = ui_printf("%s/utmpatch", xdg_state_home);
 		return *out ? 0 : ut_fail(UT_ENOMEM, "out of memory");
 	}
 #endif
 	if (!home || home[0] != '/')
 		return ut_fail(UT_EINVAL, "no state directory: HOME is not an absolute path (use --state-dir)");
 #if defined(__APPLE__)
-	*out = st_printf("%s/Library/Application Support/utmpatch", home);
+	*out = ui_printf("%s/Library/Application Support/utmpatch", home);
 #else
-	*out = st_printf("%s/.local/state/utmpatch", home);
+	*out = ui_printf("%s/.local/state/utmpatch", home);
 #endif
 	return *out ? 0 : ut_fail(UT_ENOMEM, "out of memory");
 }
@@ -80,7 +80,7 @@ static int check_bundle_path(const struct st_dir *d, int create)
 	if (rc == UT_ENOTFOUND) {
 		if (!create)
 			return 0;
-		char *line = st_printf("%s\n", d->bundle);
+		char *line = ui_printf("%s\n", d->bundle);
 		rc = line ? ut_file_write_atomic(d->bundle_path, line, strlen(line), 0600)
 			  : ut_fail(UT_ENOMEM, "out of memory");
 		free(line);
@@ -114,19 +114,19 @@ int st_dir_open(struct st_dir *d, const char *state_dir, const char *bundle_root
 		return rc;
 	hex[32] = '\0';
 	d->bundle = strdup(real);
-	d->dir = st_printf("%s/bundles/%s", state_dir, hex);
+	d->dir = ui_printf("%s/bundles/%s", state_dir, hex);
 	if (!d->bundle || !d->dir) {
 		st_dir_release(d);
 		return ut_fail(UT_ENOMEM, "out of memory");
 	}
-	d->journal = st_printf("%s/journal", d->dir);
-	d->manifest = st_printf("%s/manifest", d->dir);
-	d->installed = st_printf("%s/installed", d->dir);
-	d->installed_new = st_printf("%s/installed.new", d->dir);
-	d->lock = st_printf("%s/lock", d->dir);
-	d->pristine = st_printf("%s/pristine", d->dir);
-	d->undo = st_printf("%s/undo", d->dir);
-	d->bundle_path = st_printf("%s/bundle.path", d->dir);
+	d->journal = ui_printf("%s/journal", d->dir);
+	d->manifest = ui_printf("%s/manifest", d->dir);
+	d->installed = ui_printf("%s/installed", d->dir);
+	d->installed_new = ui_printf("%s/installed.new", d->dir);
+	d->lock = ui_printf("%s/lock", d->dir);
+	d->pristine = ui_printf("%s/pristine", d->dir);
+	d->undo = ui_printf("%s/undo", d->dir);
+	d->bundle_path = ui_printf("%s/bundle.path", d->dir);
 	if (!d->journal || !d->manifest || !d->installed || !d->installed_new || !d->lock || !d->pristine ||
 	    !d->undo || !d->bundle_path) {
 		st_dir_release(d);
@@ -141,7 +141,7 @@ int st_dir_open(struct st_dir *d, const char *state_dir, const char *bundle_root
 	return rc;
 }
 
-char *st_dir_abs(const struct st_dir *d, const char *rel) { return st_printf("%s/%s", d->bundle, rel); }
+char *st_dir_abs(const struct st_dir *d, const char *rel) { return ui_printf("%s/%s", d->bundle, rel); }
 
 const char *st_dir_store(const struct st_dir *d, int store) { return store == ST_STORE_UNDO ? d->undo : d->pristine; }
 
@@ -262,7 +262,7 @@ static int sweep(const char *dir, const struct st_manifest *m)
 		}
 		if (!drop)
 			continue;
-		char *p = st_printf("%s/%s", dir, de->d_name);
+		char *p = ui_printf("%s/%s", dir, de->d_name);
 		if (!p)
 			rc = ut_fail(UT_ENOMEM, "out of memory");
 		else if (unlink(p) != 0 && errno != ENOENT)
@@ -273,7 +273,7 @@ static int sweep(const char *dir, const struct st_manifest *m)
 	}
 	closedir(dp);
 	if (!rc && removed) {
-		char *probe = st_printf("%s/.", dir);
+		char *probe = ui_printf("%s/.", dir);
 		rc = probe ? ut_fsync_parent(probe) : ut_fail(UT_ENOMEM, "out of memory");
 		free(probe);
 	}
@@ -296,7 +296,7 @@ int st_new_id(char **out)
 	static unsigned counter;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	*out = st_printf("%llx-%lx-%lx-%x", (unsigned long long)ts.tv_sec, (unsigned long)ts.tv_nsec,
+	*out = ui_printf("%llx-%lx-%lx-%x", (unsigned long long)ts.tv_sec, (unsigned long)ts.tv_nsec,
 			 (unsigned long)getpid(), ++counter);
 	return *out ? 0 : ut_fail(UT_ENOMEM, "out of memory");
 }

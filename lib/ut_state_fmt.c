@@ -37,8 +37,8 @@ void ut_entry_release(struct ut_entry *e)
 int st_entry_copy(struct ut_entry *dst, const struct ut_entry *src)
 {
 	*dst = *src;
-	dst->path = st_strdup(src->path);
-	dst->target = st_strdup(src->target);
+	dst->path = ui_strdup(src->path);
+	dst->target = ui_strdup(src->target);
 	if ((src->path && !dst->path) || (src->target && !dst->target)) {
 		ut_entry_release(dst);
 		return ut_fail(UT_ENOMEM, "out of memory");

@@ -120,13 +120,13 @@ static int fill_interrupted(struct ut_state_report *r, const struct st_journal *
 	x->last_record = js.last ? st_jtype_name(js.last->type) : "none";
 	x->last_step = js.last_step ? js.last_step->step : 0;
 	if (js.begin) {
-		x->txn_id = st_strdup(js.begin->id);
-		x->what = st_strdup(js.begin->what ? js.begin->what : "rollback");
-		x->tool = st_strdup(js.begin->tool);
+		x->txn_id = ui_strdup(js.begin->id);
+		x->what = ui_strdup(js.begin->what ? js.begin->what : "rollback");
+		x->tool = ui_strdup(js.begin->tool);
 		if (!x->txn_id || !x->what || !x->tool)
 			return ut_fail(UT_ENOMEM, "out of memory");
 	}
-	if (js.last_path && !(x->last_path = st_strdup(js.last_path->e.path)))
+	if (js.last_path && !(x->last_path = ui_strdup(js.last_path->e.path)))
 		return ut_fail(UT_ENOMEM, "out of memory");
 	if (js.rb_done || (js.committed && !js.rb_mode))
 		r->hint = "run 'utmpatch rollback' (only cleanup is left; it returns the bundle to pristine)";
@@ -147,7 +147,7 @@ int ut_state_installed_meta(const char *state_dir, const char *bundle_root, cons
 		return rc;
 	rc = st_installed_load(&in, d.installed, &present);
 	for (size_t i = 0; !rc && present && i < in.nmeta && !*value; i++)
-		if (strcmp(in.meta[i].key, key) == 0 && !(*value = st_strdup(in.meta[i].value)))
+		if (strcmp(in.meta[i].key, key) == 0 && !(*value = ui_strdup(in.meta[i].value)))
 			rc = ut_fail(UT_ENOMEM, "out of memory");
 	st_installed_release(&in);
 	st_dir_release(&d);

@@ -10,6 +10,7 @@
 
 #include "ut_buf.h"
 #include "ut_err.h"
+#include "ut_install_util.h"
 #include "ut_lock.h"
 #include "ut_state.h"
 
@@ -22,10 +23,6 @@
 
 /* ---- strings ---- */
 
-/* malloc'd printf; NULL on ENOMEM. */
-char *st_printf(const char *fmt, ...) UT_PRINTF(1, 2);
-/* "", NULL-safe strdup: NULL only on ENOMEM (s NULL gives NULL without error). */
-char *st_strdup(const char *s);
 /* 1 when s is exactly n lowercase hex digits. */
 int st_is_hex(const char *s, size_t n);
 /*

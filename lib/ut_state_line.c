@@ -15,17 +15,6 @@
 #include "ut_bytes.h"
 #include "ut_state_int.h"
 
-char *st_printf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = ui_vprintf(fmt, ap);
-	va_end(ap);
-	return s;
-}
-
-char *st_strdup(const char *s) { return s ? strdup(s) : NULL; }
-
 int st_is_hex(const char *s, size_t n)
 {
 	if (!s || strlen(s) != n)

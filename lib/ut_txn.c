@@ -253,14 +253,14 @@ static int build_installed(struct ut_txn *t, const struct st_manifest *m, const 
 			   struct st_installed *in)
 {
 	memset(in, 0, sizeof(*in));
-	in->txn_id = st_strdup(t->id);
+	in->txn_id = ui_strdup(t->id);
 	in->time = (int64_t)time(NULL);
 	in->meta = calloc(nmeta ? nmeta : 1, sizeof(*in->meta));
 	if (!in->txn_id || !in->meta)
 		return ut_fail(UT_ENOMEM, "out of memory");
 	for (size_t i = 0; i < nmeta; i++) {
-		in->meta[i].key = st_strdup(meta[i].key);
-		in->meta[i].value = st_strdup(meta[i].value);
+		in->meta[i].key = ui_strdup(meta[i].key);
+		in->meta[i].value = ui_strdup(meta[i].value);
 		in->nmeta++;
 		if (!in->meta[i].key || !in->meta[i].value)
 			return ut_fail(UT_ENOMEM, "out of memory");

@@ -9,12 +9,11 @@
 #include <stdint.h>
 
 #include "ut_err.h"
+#include "ut_install_util.h"
 #include "ut_vmconfig.h"
 
 /* ---- strings ---- */
 
-/* malloc'd printf; NULL on ENOMEM. */
-char *vm_printf(const char *fmt, ...) UT_PRINTF(1, 2);
 /* Appends a formatted line to a string vector; UT_ENOMEM on failure. */
 int vm_strs_add(char ***v, size_t *n, const char *fmt, ...) UT_PRINTF(3, 4);
 void vm_strs_free(char **v, size_t n);

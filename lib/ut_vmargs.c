@@ -206,7 +206,7 @@ static char *replacement_for(const struct vm_args_plan *pl, enum opt_kind kind, 
 		char *id = element(val, "id");
 		int used = id && plain_text(id) && id_in_use(pl, id, a, b);
 		if (used)
-			r = vm_printf("user,id=%s", id);
+			r = ui_printf("user,id=%s", id);
 		free(id);
 		if (!used)
 			return NULL;
@@ -220,7 +220,7 @@ static char *replacement_for(const struct vm_args_plan *pl, enum opt_kind kind, 
 			free(mac);
 			mac = NULL;
 		}
-		r = vm_printf("user%s%s%s%s", model ? ",model=" : "", model ? model : "", mac ? ",mac=" : "",
+		r = ui_printf("user%s%s%s%s", model ? ",model=" : "", model ? model : "", mac ? ",mac=" : "",
 			      mac ? mac : "");
 		free(model);
 		free(mac);
@@ -255,7 +255,7 @@ static int plan_one(struct vm_args_plan *pl, enum opt_kind kind, size_t a, size_
 	char lb[96];
 	label(where, is_array, pl->toks[b].entry, lb, sizeof(lb));
 	if (rep) {
-		char *full = vm_printf("%s%s", prefix, rep);
+		char *full = ui_printf("%s%s", prefix, rep);
 		free(rep);
 		if (!full)
 			return ut_fail(UT_ENOMEM, "out of memory");

@@ -35,7 +35,7 @@ static char *backup_name(const char *abs)
 		b--;
 	int has_ext = n - b > 4 && strncmp(abs + n - 4, ".utm", 4) == 0;
 	size_t stem = has_ext ? n - b - 4 : n - b;
-	return vm_printf("%.*s", (int)stem, abs + b);
+	return ui_printf("%.*s", (int)stem, abs + b);
 }
 
 static int write_manifest(const char *dir, const char *created, const char *bundle, const char *original,
@@ -60,7 +60,7 @@ static int write_manifest(const char *dir, const char *created, const char *bund
 	ut_json_kstr(&j, "format", format == UT_PLIST_BINARY ? "binary" : "xml");
 	ut_json_end(&j);
 	rc = ut_json_finish(&j);
-	char *path = vm_printf("%s/manifest.json", dir);
+	char *path = ui_printf("%s/manifest.json", dir);
 	if (!rc && !path)
 		rc = ut_fail(UT_ENOMEM, "out of memory");
 	if (!rc)
@@ -85,13 +85,13 @@ int vm_backup_write(char **dir, const char *state_dir, int64_t now, const char *
 	if (!gmtime_r(&t, &tm) || !strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm) ||
 	    !strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm))
 		return ut_fail(UT_EINVAL, "bad time %lld", (long long)now);
-	char *base = vm_printf("%s/vmcheck-backups", state_dir);
+	char *base = ui_printf("%s/vmcheck-backups", state_dir);
 	char *name = backup_name(abs_bundle);
 	int rc = !base || !name ? ut_fail(UT_ENOMEM, "out of memory") : ui_mkdirs(base, 0700);
 	char *d = NULL;
 	for (int k = 1; !rc && k < 1000; k++) {
-		d = k == 1 ? vm_printf("%s/%s-%s.utm", base, stamp, name)
-			   : vm_printf("%s/%s-%s-%d.utm", base, stamp, name, k);
+		d = k == 1 ? ui_printf("%s/%s-%s.utm", base, stamp, name)
+			   : ui_printf("%s/%s-%s-%d.utm", base, stamp, name, k);
 		if (!d) {
 			rc = ut_fail(UT_ENOMEM, "out of memory");
 			break;
@@ -105,7 +105,7 @@ int vm_backup_write(char **dir, const char *state_dir, int64_t now, const char *
 	}
 	if (!rc && !d)
 		rc = ut_fail(UT_EEXIST, "too many backups named '%s' in '%s'", name, base);
-	char *copy = d ? vm_printf("%s/config.plist", d) : NULL;
+	char *copy = d ? ui_printf("%s/config.plist", d) : NULL;
 	if (!rc && !copy)
 		rc = ut_fail(UT_ENOMEM, "out of memory");
 	if (!rc)

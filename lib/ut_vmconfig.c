@@ -24,15 +24,6 @@
 
 /* ---- small helpers shared by the ut_vm*.c files ---- */
 
-char *vm_printf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = ui_vprintf(fmt, ap);
-	va_end(ap);
-	return s;
-}
-
 static int strs_push(char ***v, size_t *n, char *s)
 {
 	if (!s)
@@ -330,7 +321,7 @@ static struct ut_vm_config *vm_new(const char *bundle, const char *config_path)
 	if (!vm)
 		return NULL;
 	vm->bundle = strdup(bundle);
-	vm->config_path = config_path ? strdup(config_path) : vm_printf("%s/config.plist", bundle);
+	vm->config_path = config_path ? strdup(config_path) : ui_printf("%s/config.plist", bundle);
 	vm->name = bundle_name(bundle);
 	if (!vm->bundle || !vm->config_path || !vm->name) {
 		ut_vmconfig_free(vm);

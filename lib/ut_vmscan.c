@@ -25,11 +25,11 @@
 
 #define UTM_CONTAINER "/Library/Containers/com.utmapp.UTM/Data"
 
-char *ut_vm_documents_dir(const char *home) { return vm_printf("%s" UTM_CONTAINER "/Documents", home); }
+char *ut_vm_documents_dir(const char *home) { return ui_printf("%s" UTM_CONTAINER "/Documents", home); }
 
 char *ut_vm_preferences_path(const char *home)
 {
-	return vm_printf("%s" UTM_CONTAINER "/Library/Preferences/com.utmapp.UTM.plist", home);
+	return ui_printf("%s" UTM_CONTAINER "/Library/Preferences/com.utmapp.UTM.plist", home);
 }
 
 void ut_vm_list_init(struct ut_vm_list *l) { memset(l, 0, sizeof(*l)); }
@@ -54,13 +54,13 @@ static char *config_key(const char *bundle, const char *config_path)
 	if (realpath(config_path, buf))
 		return strdup(buf);
 	if (realpath(bundle, buf))
-		return vm_printf("%s/config.plist", buf);
+		return ui_printf("%s/config.plist", buf);
 	return strdup(config_path);
 }
 
 static int add_bundle(struct ut_vm_list *l, const char *bundle, const char *config_path)
 {
-	char *own = config_path ? NULL : vm_printf("%s/config.plist", bundle);
+	char *own = config_path ? NULL : ui_printf("%s/config.plist", bundle);
 	const char *cfg = config_path ? config_path : own;
 	char *key = cfg ? config_key(bundle, cfg) : NULL;
 	if (!key) {
@@ -117,7 +117,7 @@ static int add_folder(struct ut_vm_list *l, const char *dir)
 	while (!rc && (de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' || !ends_with(de->d_name, ".utm"))
 			continue;
-		char *full = vm_printf("%s/%s", dir, de->d_name);
+		char *full = ui_printf("%s/%s", dir, de->d_name);
 		if (!full) {
 			rc = ut_fail(UT_ENOMEM, "out of memory");
 			break;
@@ -155,7 +155,7 @@ int ut_vm_list_add_path(struct ut_vm_list *l, const char *path)
 	if (S_ISREG(st.st_mode)) {
 		/* A config file: its directory is the bundle. */
 		const char *slash = strrchr(path, '/');
-		char *dir = slash ? vm_printf("%.*s", (int)(slash == path ? 1 : slash - path), path) : strdup(".");
+		char *dir = slash ? ui_printf("%.*s", (int)(slash == path ? 1 : slash - path), path) : strdup(".");
 		if (!dir)
 			return ut_fail(UT_ENOMEM, "out of memory");
 		int rc = add_bundle(l, dir, path);
@@ -164,7 +164,7 @@ int ut_vm_list_add_path(struct ut_vm_list *l, const char *path)
 	}
 	if (!S_ISDIR(st.st_mode))
 		return ut_fail(UT_EINVAL, "'%s' is not a VM bundle, a config file or a folder", path);
-	char *cfg = vm_printf("%s/config.plist", path);
+	char *cfg = ui_printf("%s/config.plist", path);
 	if (!cfg)
 		return ut_fail(UT_ENOMEM, "out of memory");
 	struct stat cst;
@@ -227,7 +227,7 @@ static int add_vmlist(struct ut_vm_list *l, plist_t list, const char *docs)
 		plist_t item = plist_array_get_item(list, i);
 		const char *name = ut_plist_str(item);
 		if (name) { /* a name inside Documents */
-			char *p = vm_printf("%s/%s", docs, name);
+			char *p = ui_printf("%s/%s", docs, name);
 			rc = p ? add_registered(l, p, "VMList") : ut_fail(UT_ENOMEM, "out of memory");
 			free(p);
 		} else if (ut_plist_dict_str(item, "Path")) {
