@@ -133,7 +133,7 @@ static int names_of_slice(struct ut_gate_check *c, const struct ut_utmapp_comp *
 
 static int check_install_names(struct gate_app *ga, const struct ut_utmapp_comp *x)
 {
-	char *exec = ui_join(ga->a->path, x->exec_rel);
+	char *exec = ut_path_join(ga->a->path, x->exec_rel);
 	struct ut_gate_check *c = exec ? ut_gate_add(ga->g, "app", "install-names", utm_comp_name(ga, x), exec) : NULL;
 	if (!c) {
 		free(exec);
@@ -243,7 +243,7 @@ static int load_slice(struct gate_app *ga, struct ut_gate_check *load, struct ut
 static int check_qemu(struct gate_app *ga, const struct ut_utmapp_comp *x, const struct mo_file *lf,
 		      const char *ldir)
 {
-	char *exec = ui_join(ga->a->path, x->exec_rel);
+	char *exec = ut_path_join(ga->a->path, x->exec_rel);
 	const char *name = utm_comp_name(ga, x);
 	struct ut_gate_check *load = exec ? ut_gate_add(ga->g, "app", "load", name, exec) : NULL;
 	struct ut_gate_check *entry = load ? ut_gate_add(ga->g, "app", "entry-points", name, exec) : NULL;
@@ -276,7 +276,7 @@ static int check_frameworks_load(struct gate_app *ga)
 	if (a->launcher < 0)
 		return 0;
 	const struct ut_utmapp_comp *launcher = &a->v[a->launcher];
-	char *lpath = ui_join(a->path, launcher->exec_rel);
+	char *lpath = ut_path_join(a->path, launcher->exec_rel);
 	char *ldir = lpath ? ui_dirname(launcher->exec_rel) : NULL;
 	struct ut_src src;
 	struct mo_file *lf = NULL;
@@ -311,7 +311,7 @@ static int check_frameworks_load(struct gate_app *ga)
 static int check_entitlements_one(struct gate_app *ga, const struct ut_ents_comp *ec)
 {
 	const struct ut_utmapp_comp *x = &ga->a->v[ec->comp];
-	char *exec = ui_join(ga->a->path, x->exec_rel);
+	char *exec = ut_path_join(ga->a->path, x->exec_rel);
 	struct ut_gate_check *c = exec ? ut_gate_add(ga->g, "app", "entitlements", utm_comp_name(ga, x), exec) : NULL;
 	free(exec);
 	if (!c)

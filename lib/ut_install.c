@@ -123,7 +123,7 @@ static void sweep_stale(const char *base)
 		long pid = strtol(de->d_name + strlen(STAGE_PREFIX), &end, 10);
 		if (pid <= 0 || *end != '-' || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
 			continue;
-		char *p = ui_join(base, de->d_name);
+		char *p = ut_path_join(base, de->d_name);
 		if (p)
 			nftw(p, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 		free(p);
@@ -176,7 +176,7 @@ static int running_problems(struct ut_install *in, const char *app)
 	const struct ut_component *l = ut_profiles_qemu_loader(in->profiles);
 	if (!l || !l->executable)
 		return 0;
-	char *path = ui_join(app, l->executable);
+	char *path = ut_path_join(app, l->executable);
 	long pids[8];
 	size_t n = 0;
 	int rc = path ? ui_running(path, pids, 8, &n) : UT_ENOMEM;

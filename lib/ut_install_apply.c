@@ -42,7 +42,7 @@ static int verify(struct ut_install *in)
 {
 	const struct ut_utmapp *a = in->app;
 	int top_only_fw = in->minimal && in->fw >= 0;
-	char *path = top_only_fw ? ui_join(a->path, a->v[in->fw].rel) : ui_strdup(a->path);
+	char *path = top_only_fw ? ut_path_join(a->path, a->v[in->fw].rel) : ui_strdup(a->path);
 	if (!path)
 		return UT_ENOMEM;
 	struct cs_bverify_opts vo = { .flags = CS_BVERIFY_DEEP | CS_BVERIFY_STRICT, .trust = in->opts->trust,
@@ -76,7 +76,7 @@ static int probe(struct ut_install *in)
 	struct ui_strv dirs = { 0 };
 	int rc = 0;
 	for (size_t i = 0; !rc && i < in->nfiles; i++) {
-		char *abs = ui_join(in->app->path, in->files[i].rel);
+		char *abs = ut_path_join(in->app->path, in->files[i].rel);
 		if (!abs) {
 			rc = UT_ENOMEM;
 			break;

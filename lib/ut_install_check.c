@@ -62,7 +62,7 @@ int ui_load_check(struct ut_install *in, const struct mo_file *dy)
 {
 	const struct ut_utmapp_comp *launcher = &in->app->v[in->app->launcher];
 	const struct ut_utmapp_comp *fw = &in->app->v[in->fw];
-	char *lpath = ui_join(in->app->path, launcher->exec_rel);
+	char *lpath = ut_path_join(in->app->path, launcher->exec_rel);
 	char *ldir = ui_dirname(launcher->exec_rel);
 	struct ut_src src;
 	struct mo_file *lf = NULL;

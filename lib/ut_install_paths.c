@@ -114,7 +114,7 @@ static int sysroot_lookup(struct ut_install *in, struct ut_inst_dep *d, uint32_t
 	const char *slash = strrchr(d->install_name, '/');
 	const char *base = slash ? slash + 1 : d->install_name;
 	for (size_t i = 0; i < o->nsysroots; i++) {
-		char *p = ui_join(o->sysroots[i], base);
+		char *p = ut_path_join(o->sysroots[i], base);
 		struct stat st;
 		if (!p)
 			return UT_ENOMEM;
@@ -282,7 +282,7 @@ static int add_slice(struct ut_install *in, const struct mo_slice *s, int from_d
 static int plan_slices(struct ut_install *in, struct ui_priv *p, const struct mo_file *dy)
 {
 	const struct ut_utmapp_comp *fw = &in->app->v[in->fw];
-	char *pristine_path = ui_join(in->app->path, fw->exec_rel);
+	char *pristine_path = ut_path_join(in->app->path, fw->exec_rel);
 	if (!pristine_path)
 		return UT_ENOMEM;
 	struct mach pr, rw;

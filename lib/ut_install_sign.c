@@ -117,8 +117,8 @@ static int stage_seal(struct stager *s, const struct ut_inst_comp *c, const stru
 		rc = stage_profile(s, c, x, b, &seal);
 	if (!rc)
 		rc = cs_seal_serialize(&seal, res, res_len);
-	char *base = rc ? NULL : ui_join(x->rel, b->base_rel);
-	char *rel = base ? ui_join(base, b->seal_rel) : NULL;
+	char *base = rc ? NULL : ut_path_join(x->rel, b->base_rel);
+	char *rel = base ? ut_path_join(base, b->seal_rel) : NULL;
 	free(base);
 	char *staged = rel ? ui_stage_path(s->in, "out", rel) : NULL;
 	if (!rc && (!rel || !staged))
@@ -142,8 +142,8 @@ static int stage_comp(struct stager *s, struct ut_inst_comp *c)
 	struct ut_install *in = s->in;
 	const struct ut_utmapp_comp *x = &in->app->v[c->comp];
 	const struct ut_install_opts *o = in->opts;
-	char *exec_abs = ui_join(in->app->path, x->exec_rel);
-	char *bundle_abs = x->rel ? ui_join(in->app->path, x->rel) : NULL;
+	char *exec_abs = ut_path_join(in->app->path, x->exec_rel);
+	char *bundle_abs = x->rel ? ut_path_join(in->app->path, x->rel) : NULL;
 	char *staged_exec = ui_stage_path(in, "out", x->exec_rel);
 	const char *exec_src = c->action == UT_ACT_FRAMEWORK ? ui_staged_binary(in) : exec_abs;
 	struct cs_bundle *b = NULL;
@@ -241,7 +241,7 @@ static int list_changes(struct stager *s)
 	struct ut_install *in = s->in;
 	int rc = 0;
 	for (size_t i = 0; !rc && i < s->rels.n; i++) {
-		char *abs = ui_join(in->app->path, s->rels.v[i]);
+		char *abs = ut_path_join(in->app->path, s->rels.v[i]);
 		if (!abs)
 			return UT_ENOMEM;
 		struct stat st, target;

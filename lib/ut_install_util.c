@@ -53,15 +53,6 @@ char *ui_dirname(const char *rel)
 	return d;
 }
 
-char *ui_join(const char *a, const char *b)
-{
-	if (!a[0])
-		return ui_strdup(b);
-	if (!b[0])
-		return ui_strdup(a);
-	return ui_printf("%s/%s", a, b);
-}
-
 char *ui_strdup(const char *s)
 {
 	if (!s)

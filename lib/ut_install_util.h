@@ -11,14 +11,13 @@
 #include <stdint.h>
 
 #include "ut_err.h"
+#include "ut_file.h"
 
 /* malloc'd printf; NULL (with a recorded UT_ENOMEM message) on failure. */
 char *ui_printf(const char *fmt, ...) UT_PRINTF(1, 2);
 char *ui_vprintf(const char *fmt, va_list ap) UT_PRINTF(1, 0);
 /* The directory part of a relative path ("a/b/c" -> "a/b", "c" -> ""), malloc'd; NULL on out of memory. */
 char *ui_dirname(const char *rel);
-/* a + "/" + b; an empty a or b gives a copy of the other. */
-char *ui_join(const char *a, const char *b);
 /* strdup that records UT_ENOMEM; NULL in gives NULL without error. */
 char *ui_strdup(const char *s);
 

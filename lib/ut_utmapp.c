@@ -195,7 +195,7 @@ static int add_profile_comp(struct ut_utmapp *a, size_t *cap, const struct ut_pr
 	}
 	if (!x->name || !x->exec_rel || (c->bundle && (!x->rel || !x->signed_rel)))
 		return UT_ENOMEM;
-	char *exec = ui_join(a->path, x->exec_rel);
+	char *exec = ut_path_join(a->path, x->exec_rel);
 	if (!exec)
 		return UT_ENOMEM;
 	int rc = 0;
@@ -233,12 +233,12 @@ static int add_framework(struct ut_utmapp *a, size_t *cap, const struct ut_profi
 	x->name[len] = '\0';
 	if (!(x->rel = ui_printf("Contents/Frameworks/%s", dirname)))
 		return UT_ENOMEM;
-	char *abs = ui_join(a->path, x->rel);
+	char *abs = ut_path_join(a->path, x->rel);
 	struct cs_bundle *b = NULL;
 	int rc = abs ? cs_bundle_open(abs, &b) : UT_ENOMEM;
 	if (!rc && !b->exec_rel)
 		rc = ut_fail(UT_EMALFORMED, "'%s': framework without a main executable", abs);
-	if (!rc && (!(x->signed_rel = ui_join(x->rel, b->base_rel)) ||
+	if (!rc && (!(x->signed_rel = ut_path_join(x->rel, b->base_rel)) ||
 		    !(x->exec_rel = ui_printf("%s/%s", x->signed_rel, b->exec_rel)) ||
 		    (b->identifier && !(x->bundle_id = ui_strdup(b->identifier)))))
 		rc = UT_ENOMEM;
@@ -257,7 +257,7 @@ static int cmp_name(const void *x, const void *y)
 
 static int read_frameworks(struct ut_utmapp *a, size_t *cap, const struct ut_profiles *p)
 {
-	char *dir = ui_join(a->path, "Contents/Frameworks");
+	char *dir = ut_path_join(a->path, "Contents/Frameworks");
 	if (!dir)
 		return UT_ENOMEM;
 	DIR *d = opendir(dir);
@@ -273,7 +273,7 @@ static int read_frameworks(struct ut_utmapp *a, size_t *cap, const struct ut_pro
 		size_t n = strlen(de->d_name);
 		if (n <= 10 || strcmp(de->d_name + n - 10, ".framework") != 0)
 			continue;
-		char *p2 = ui_join(dir, de->d_name);
+		char *p2 = ut_path_join(dir, de->d_name);
 		struct stat st;
 		if (!p2)
 			rc = UT_ENOMEM;
@@ -337,7 +337,7 @@ int ut_utmapp_open_ex(struct ut_utmapp **out, const char *path, const struct ut_
 	if (!realpath(path, real) || stat(real, &st) != 0 || !S_ISDIR(st.st_mode))
 		rc = ut_fail(UT_ENOTFOUND, "'%s': no such bundle (give UTM.app with --app)", path);
 	char *info = NULL;
-	if (!rc && (!(a->path = ui_strdup(real)) || !(info = ui_join(a->path, "Contents/Info.plist"))))
+	if (!rc && (!(a->path = ui_strdup(real)) || !(info = ut_path_join(a->path, "Contents/Info.plist"))))
 		rc = UT_ENOMEM;
 	if (!rc && !is_file(info))
 		rc = ut_fail(UT_ENOTFOUND, "'%s': not an app bundle (no Contents/Info.plist)", a->path);

@@ -157,11 +157,9 @@ static int node_get(struct graph *g, const char *path, const struct mo_loader *p
 			*out = g->v[i];
 			return 0;
 		}
-	size_t len = strlen(g->env->root) + strlen(path) + 2;
-	char *host = malloc(len);
+	char *host = ut_path_join(g->env->root, path);
 	if (!host)
-		return ut_fail(UT_ENOMEM, "out of memory");
-	snprintf(host, len, "%s/%s", g->env->root, path);
+		return UT_ENOMEM;
 	int rc = node_open(g, host, path, parent, out);
 	free(host);
 	/* resolution saw the arch in this file; without it every later use of the node would crash */
@@ -460,16 +458,9 @@ int mo_load_check(const struct mo_load_env *env, const struct mo_loader *parent,
 	g.rep = calloc(1, sizeof(*g.rep));
 	if (!g.rep)
 		return ut_fail(UT_ENOMEM, "out of memory");
-	char *host = NULL;
-	if (!file) {
-		size_t len = strlen(env->root) + strlen(bundle_path) + 2;
-		host = malloc(len);
-		if (host)
-			snprintf(host, len, "%s/%s", env->root, bundle_path);
-	}
+	char *host = file ? NULL : ut_path_join(env->root, bundle_path);
 	struct node *root = NULL;
-	int rc = (file || host) ? node_open(&g, file ? file : host, bundle_path, parent, &root)
-				: ut_fail(UT_ENOMEM, "out of memory");
+	int rc = (file || host) ? node_open(&g, file ? file : host, bundle_path, parent, &root) : UT_ENOMEM;
 	free(host);
 	if (!rc && !root->slice) {
 		char arch[32];

@@ -328,11 +328,9 @@ static void arch_list(const struct mo_file *f, char *buf, size_t len)
 /* Checks bundle path rel; on V_LOADS sets *real (bundle path, symlinks resolved) and *version. */
 static enum verdict probe_one(struct probe *pr, const char *rel, char **real, uint32_t *version)
 {
-	size_t lr = strlen(pr->env->root), lp = strlen(rel);
-	char *host = malloc(lr + lp + 2);
+	char *host = ut_path_join(pr->env->root, rel);
 	if (!host)
 		return V_MISSING;
-	snprintf(host, lr + lp + 2, "%s/%s", pr->env->root, rel);
 	char *rp = realpath(host, NULL);
 	free(host);
 	if (!rp) {

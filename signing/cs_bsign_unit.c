@@ -77,7 +77,7 @@ static int seal_dir(const struct cs_bundle *b, int *made, char **tmp)
 {
 	*made = 0;
 	*tmp = NULL;
-	char *dir = cs_path_join(b->base, "_CodeSignature");
+	char *dir = ut_path_join(b->base, "_CodeSignature");
 	if (!dir)
 		return ut_fail(UT_ENOMEM, "out of memory");
 	int rc = 0;
@@ -87,7 +87,7 @@ static int seal_dir(const struct cs_bundle *b, int *made, char **tmp)
 		rc = ut_fail_errno(UT_EIO, errno, "cannot create directory '%s'", dir);
 	if (!rc && cs_ftype_of(dir) != CS_FT_DIR)
 		rc = ut_fail(UT_EUNSUPPORTED, "'%s' is not a directory", dir);
-	if (!rc && !(*tmp = cs_path_join(dir, ".main-executable.utmpatch-signing")))
+	if (!rc && !(*tmp = ut_path_join(dir, ".main-executable.utmpatch-signing")))
 		rc = ut_fail(UT_ENOMEM, "out of memory");
 	/* Left over from an interrupted run. */
 	if (!rc && cs_ftype_of(*tmp) == CS_FT_FILE && unlink(*tmp) != 0)
@@ -187,7 +187,7 @@ static int sign_bundle(struct bsign *s, const struct bsign_step *st, struct cs_b
 		o.name = b->exec_path;
 		rc = cs_sign_file(b->exec_path, tmp, &o, &it->sign);
 		if (rc && made) {
-			char *dir = cs_path_join(b->base, "_CodeSignature");
+			char *dir = ut_path_join(b->base, "_CodeSignature");
 			if (dir)
 				rmdir(dir);
 			free(dir);

@@ -34,36 +34,18 @@ enum cs_ftype cs_ftype_of(const char *path)
 
 enum cs_ftype cs_ftype_in(const char *dir, const char *name)
 {
-	char *p = cs_path_join(dir, name);
+	char *p = ut_path_join(dir, name);
 	enum cs_ftype t = p ? cs_ftype_of(p) : CS_FT_ERROR;
 	free(p);
 	return t;
 }
 
-char *cs_path_join(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-	if (!la)
-		return strdup(b);
-	char *p = malloc(la + lb + 2);
-	if (!p)
-		return NULL;
-	memcpy(p, a, la);
-	if (lb) {
-		p[la] = '/';
-		memcpy(p + la + 1, b, lb + 1);
-	} else {
-		p[la] = '\0';
-	}
-	return p;
-}
-
 char *cs_path_join3(const char *a, const char *b, const char *c)
 {
-	char *ab = cs_path_join(a, b);
+	char *ab = ut_path_join(a, b);
 	if (!ab)
 		return NULL;
-	char *abc = cs_path_join(ab, c);
+	char *abc = ut_path_join(ab, c);
 	free(ab);
 	return abc;
 }
@@ -189,7 +171,7 @@ int cs_is_macho_file(const char *path)
 static int current_version(const char *root, char **out)
 {
 	*out = NULL;
-	char *cur = cs_path_join(root, "Versions/Current");
+	char *cur = ut_path_join(root, "Versions/Current");
 	if (!cur)
 		return ut_fail(UT_ENOMEM, "out of memory");
 	enum cs_ftype t = cs_ftype_of(cur);
@@ -265,12 +247,12 @@ static int set_layout(struct cs_bundle *b)
 		if (rc)
 			return rc;
 		b->layout = CS_BUNDLE_VERSIONED;
-		b->base_rel = cs_path_join("Versions", b->version);
+		b->base_rel = ut_path_join("Versions", b->version);
 	} else {
 		b->layout = CS_BUNDLE_SHALLOW;
 		b->base_rel = strdup("");
 	}
-	if (!b->base_rel || !(b->base = cs_path_join(b->root, b->base_rel)))
+	if (!b->base_rel || !(b->base = ut_path_join(b->root, b->base_rel)))
 		return ut_fail(UT_ENOMEM, "out of memory");
 	if (b->layout != CS_BUNDLE_DEEP) {
 		int res = is_dir(b->base, "Resources");
@@ -288,7 +270,7 @@ static int set_layout(struct cs_bundle *b)
 
 static int read_info(struct cs_bundle *b)
 {
-	if (!(b->info_path = cs_path_join(b->base, b->info_rel)))
+	if (!(b->info_path = ut_path_join(b->base, b->info_rel)))
 		return ut_fail(UT_ENOMEM, "out of memory");
 	enum cs_ftype t = cs_ftype_of(b->info_path);
 	if (t == CS_FT_NONE)
@@ -311,8 +293,8 @@ static int read_info(struct cs_bundle *b)
 		return 0;
 	if (!exe[0] || strchr(exe, '/') || strcmp(exe, ".") == 0 || strcmp(exe, "..") == 0)
 		return ut_fail(UT_EMALFORMED, "'%s': CFBundleExecutable '%s' is not a file name", b->info_path, exe);
-	b->exec_rel = b->layout == CS_BUNDLE_DEEP ? cs_path_join("MacOS", exe) : strdup(exe);
-	if (!b->exec_rel || !(b->exec_path = cs_path_join(b->base, b->exec_rel)))
+	b->exec_rel = b->layout == CS_BUNDLE_DEEP ? ut_path_join("MacOS", exe) : strdup(exe);
+	if (!b->exec_rel || !(b->exec_path = ut_path_join(b->base, b->exec_rel)))
 		return ut_fail(UT_ENOMEM, "out of memory");
 	return 0;
 }
@@ -341,7 +323,7 @@ int cs_bundle_open(const char *path, struct cs_bundle **out)
 	if (!rc) {
 		b->kind = kind_of(b->package_type, b->name);
 		b->seal_rel = strdup("_CodeSignature/CodeResources");
-		if (!b->seal_rel || !(b->seal_path = cs_path_join(b->base, b->seal_rel)))
+		if (!b->seal_rel || !(b->seal_path = ut_path_join(b->base, b->seal_rel)))
 			rc = ut_fail(UT_ENOMEM, "out of memory");
 	}
 	if (rc) {

@@ -32,7 +32,7 @@ static int issue(struct cs_layout_report *rep, const char *dir_rel, const char *
 		rep->v = v;
 		rep->cap = cap;
 	}
-	char *path = cs_path_join(dir_rel, name);
+	char *path = ut_path_join(dir_rel, name);
 	char *w = strdup(what);
 	if (!path || !w) {
 		free(path);
@@ -72,7 +72,7 @@ static int framework_root_entry(void *c, const char *dir, const char *name)
 	if (strcmp(name, ".DS_Store") == 0 && t == CS_FT_FILE)
 		return 0;
 	if (t == CS_FT_LINK) {
-		char *p = cs_path_join(dir, name);
+		char *p = ut_path_join(dir, name);
 		char *target = p ? cs_readlink(p) : NULL;
 		free(p);
 		if (!target)
@@ -108,7 +108,7 @@ static int codesig_entry(void *c, const char *dir, const char *name)
 		return 0;
 	if (strcmp(name, "CodeSignature") == 0 && t == CS_FT_FILE) {
 		struct stat st;
-		char *p = cs_path_join(dir, name);
+		char *p = ut_path_join(dir, name);
 		int empty = p && lstat(p, &st) == 0 && st.st_size == 0;
 		free(p);
 		if (empty)
@@ -126,13 +126,13 @@ int cs_bundle_check_layout(const struct cs_bundle *b, struct cs_layout_report *r
 	} else if (b->layout == CS_BUNDLE_VERSIONED) {
 		rc = cs_dir_each(b->root, 1, framework_root_entry, &x);
 		if (!rc) {
-			char *v = cs_path_join(b->root, "Versions");
+			char *v = ut_path_join(b->root, "Versions");
 			rc = v ? cs_dir_each(v, 1, versions_entry, &x) : ut_fail(UT_ENOMEM, "out of memory");
 			free(v);
 		}
 	}
-	char *rel = cs_path_join(b->base_rel, "_CodeSignature");
-	char *dir = cs_path_join(b->base, "_CodeSignature");
+	char *rel = ut_path_join(b->base_rel, "_CodeSignature");
+	char *dir = ut_path_join(b->base, "_CodeSignature");
 	if (!rc && (!rel || !dir))
 		rc = ut_fail(UT_ENOMEM, "out of memory");
 	if (!rc) {
@@ -144,7 +144,7 @@ int cs_bundle_check_layout(const struct cs_bundle *b, struct cs_layout_report *r
 	if (!rc && b->exec_path) {
 		enum cs_ftype t = cs_ftype_of(b->exec_path);
 		if (t != CS_FT_NONE && t != CS_FT_FILE) {
-			char *p = cs_path_join(b->base_rel, b->exec_rel);
+			char *p = ut_path_join(b->base_rel, b->exec_rel);
 			rc = p ? issue(rep, "", p, "main executable is not a regular file")
 			       : ut_fail(UT_ENOMEM, "out of memory");
 			free(p);

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "ut_file.h"
+
 /* What lstat says a path is (symlinks are never followed). */
 enum cs_ftype {
 	CS_FT_NONE = 0,  /* does not exist */
@@ -18,8 +20,6 @@ enum cs_ftype cs_ftype_of(const char *path);
 /* The same for dir + "/" + name (CS_FT_ERROR when out of memory). */
 enum cs_ftype cs_ftype_in(const char *dir, const char *name);
 
-/* a + "/" + b (an empty part gives a copy of the other); NULL when out of memory. */
-char *cs_path_join(const char *a, const char *b);
 /* a + "/" + b + "/" + c, skipping empty parts. */
 char *cs_path_join3(const char *a, const char *b, const char *c);
 

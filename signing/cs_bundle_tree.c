@@ -154,7 +154,7 @@ static int visit(struct cs_bundle_tree *t, const char *path, const char *rel, ch
 	if (!rc && !kids)
 		rc = ut_fail(UT_ENOMEM, "out of memory");
 	for (size_t i = 0; i < f.n && !rc; i++) {
-		char *cpath = cs_path_join(b->base, f.v[i].rel);
+		char *cpath = ut_path_join(b->base, f.v[i].rel);
 		char *crel = cs_path_join3(rel, b->base_rel, f.v[i].rel);
 		char *csrel = strdup(f.v[i].rel);
 		if (!cpath || !crel || !csrel) {

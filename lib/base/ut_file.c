@@ -304,3 +304,19 @@ int ut_file_write_atomic(const char *dst, const void *p, size_t len, int mode)
 	}
 	return ut_atomic_commit(&a);
 }
+
+char *ut_path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = malloc(la + lb + 2);
+	if (!p) {
+		ut_fail(UT_ENOMEM, "out of memory");
+		return NULL;
+	}
+	memcpy(p, a, la);
+	size_t n = la;
+	if (la && lb)
+		p[n++] = '/';
+	memcpy(p + n, b, lb + 1);
+	return p;
+}

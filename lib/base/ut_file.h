@@ -62,6 +62,9 @@ void ut_atomic_abort(struct ut_atomic *a);
 /* Writes a whole file atomically (mode as in ut_atomic_open). */
 int ut_file_write_atomic(const char *dst, const void *p, size_t len, int mode);
 
+/* a + "/" + b, malloc'd; an empty a or b gives a copy of the other.  NULL (UT_ENOMEM recorded) when out of memory. */
+char *ut_path_join(const char *a, const char *b);
+
 /* fsyncs the directory holding path. */
 int ut_fsync_parent(const char *path);
 
