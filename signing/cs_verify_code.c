@@ -235,45 +235,6 @@ int cs_verify_specials(struct cs_verify_slice *vs, const struct mo_file *f, cons
 /* ---- entitlements ---- */
 
 /* Deep equality of two plist values (dict key order ignored). */
-static int plist_equal(plist_t a, plist_t b, int depth)
-{
-	plist_type t = plist_get_node_type(a);
-	if (depth > 64 || t != plist_get_node_type(b))
-		return 0;
-	if (t == PLIST_DICT) {
-		if (plist_dict_get_size(a) != plist_dict_get_size(b))
-			return 0;
-		plist_dict_iter it = NULL;
-		plist_dict_new_iter(a, &it);
-		int eq = 1;
-		for (;;) {
-			char *key = NULL;
-			plist_t va = NULL;
-			plist_dict_next_item(a, it, &key, &va);
-			if (!key)
-				break;
-			plist_t vb = plist_dict_get_item(b, key);
-			free(key);
-			if (!vb || !plist_equal(va, vb, depth + 1)) {
-				eq = 0;
-				break;
-			}
-		}
-		free(it);
-		return eq;
-	}
-	if (t == PLIST_ARRAY) {
-		uint32_t n = plist_array_get_size(a);
-		if (n != plist_array_get_size(b))
-			return 0;
-		for (uint32_t i = 0; i < n; i++)
-			if (!plist_equal(plist_array_get_item(a, i), plist_array_get_item(b, i), depth + 1))
-				return 0;
-		return 1;
-	}
-	return plist_compare_node_value(a, b) ? 1 : 0;
-}
-
 int cs_verify_entitlements(struct cs_verify_slice *vs, const struct cs_embedded *e)
 {
 	plist_t xml = NULL, der = NULL;
@@ -294,7 +255,7 @@ int cs_verify_entitlements(struct cs_verify_slice *vs, const struct cs_embedded 
 		if (rc)
 			cs_vs_add(vs, CS_PROB_ENTITLEMENTS, "DER entitlements blob: %s", ut_errmsg());
 	}
-	if (xml && der && !plist_equal(xml, der, 0))
+	if (xml && der && !ut_plist_equal(xml, der))
 		cs_vs_add(vs, CS_PROB_NOTE, "the XML and DER entitlements differ");
 	plist_free(xml);
 	plist_free(der);

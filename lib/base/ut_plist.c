@@ -92,3 +92,42 @@ int ut_plist_dict_true(plist_t dict, const char *key)
 	plist_get_bool_val(v, &b);
 	return b != 0;
 }
+
+static int plist_equal_at(plist_t a, plist_t b, int depth)
+{
+	if (!a || !b)
+		return a == b;
+	plist_type t = plist_get_node_type(a);
+	if (depth > 64 || t != plist_get_node_type(b))
+		return 0;
+	if (t == PLIST_ARRAY) {
+		uint32_t n = plist_array_get_size(a);
+		if (n != plist_array_get_size(b))
+			return 0;
+		for (uint32_t i = 0; i < n; i++)
+			if (!plist_equal_at(plist_array_get_item(a, i), plist_array_get_item(b, i), depth + 1))
+				return 0;
+		return 1;
+	}
+	if (t == PLIST_DICT) {
+		if (plist_dict_get_size(a) != plist_dict_get_size(b))
+			return 0;
+		plist_dict_iter it = NULL;
+		plist_dict_new_iter(a, &it);
+		int eq = 1;
+		while (eq) {
+			char *key = NULL;
+			plist_t va = NULL;
+			plist_dict_next_item(a, it, &key, &va);
+			if (!key)
+				break;
+			eq = plist_equal_at(va, plist_dict_get_item(b, key), depth + 1);
+			free(key);
+		}
+		free(it);
+		return eq;
+	}
+	return plist_compare_node_value(a, b) ? 1 : 0;
+}
+
+int ut_plist_equal(plist_t a, plist_t b) { return plist_equal_at(a, b, 0); }

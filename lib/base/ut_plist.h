@@ -22,6 +22,12 @@ int ut_plist_serialize(plist_t node, enum ut_plist_format fmt, uint8_t **out, si
 
 /* Borrowed string value of dict[key], or NULL when absent or not a string. */
 const char *ut_plist_dict_str(plist_t dict, const char *key);
+/*
+ * 1 when a and b are the same plist: same types, equal values, arrays in the
+ * same order, dictionaries with the same keys (any order); two NULLs are
+ * equal.  Nesting deeper than 64 levels compares unequal.
+ */
+int ut_plist_equal(plist_t a, plist_t b);
 /* 1 if dict[key] is boolean true, 0 otherwise. */
 int ut_plist_dict_true(plist_t dict, const char *key);
 /* Borrowed string of a string node (NULL otherwise); valid while the node lives. */

@@ -112,7 +112,7 @@ Test(install_lib, utmapp_reads_the_demo_bundle, .timeout = 300)
 	/* its entitlements are the release file's */
 	plist_t want = NULL;
 	cr_assert_eq(ut_plist_read_file(ts_root("testdata/demo/entitlements/QEMULauncher.entitlements"), &want, NULL), 0);
-	cr_expect(utm_plist_equal(l->sig.ents, want), "launcher entitlements differ from the release file");
+	cr_expect(ut_plist_equal(l->sig.ents, want), "launcher entitlements differ from the release file");
 	plist_free(want);
 	/* every framework of the demo, with UTM's id form */
 	cr_expect_eq(a->n - a->first_framework, demo_nframeworks);

@@ -104,7 +104,7 @@ Test(plan, app_release_adhoc_drops_vmnet_and_device_access)
 	if (grp)
 		cr_expect(grp->detail && strstr(grp->detail, "Team ID"), "application-groups: no caveat");
 	plist_t v = plist_dict_get_item(plan.result, SEC "application-groups");
-	cr_expect(v && utm_plist_equal(v, plist_dict_get_item(app->release_ents, SEC "application-groups")),
+	cr_expect(v && ut_plist_equal(v, plist_dict_get_item(app->release_ents, SEC "application-groups")),
 		  "application-groups value not kept");
 	cr_expect_null(plist_dict_get_item(plan.result, "com.apple.vm.networking"));
 	cr_expect_null(plist_dict_get_item(plan.result, "com.apple.vm.device-access"));
@@ -125,7 +125,7 @@ Test(plan, helper_and_utmctl_release_adhoc)
 	plan = plan_for(ctl->release_ents, UT_SIGN_ADHOC, NULL, 0, ctl);
 	cr_expect_eq(plan.ndropped, 0, "utmctl has nothing restricted");
 	cr_expect_eq(plan.nkept, 4);
-	cr_expect(utm_plist_equal(plan.result, ctl->release_ents), "utmctl: result differs from its set");
+	cr_expect(ut_plist_equal(plan.result, ctl->release_ents), "utmctl: result differs from its set");
 	ut_ent_plan_release(&plan);
 }
 
@@ -244,7 +244,7 @@ Test(plan, disable_library_validation_already_there_is_kept)
 	item(&plan, DLV, UT_PLAN_KEEP);
 	cr_expect_eq(plan.nadded, 0);
 	cr_expect_eq(plan.ndropped, 0);
-	cr_expect(utm_plist_equal(plan.result, l->unsigned_ents), "unsigned set changed");
+	cr_expect(ut_plist_equal(plan.result, l->unsigned_ents), "unsigned set changed");
 	ut_ent_plan_release(&plan);
 }
 

@@ -94,39 +94,3 @@ void utm_ents_expect(plist_t dict, const struct utm_ent_set *set, const char *wh
 	cr_expect_eq(plist_dict_get_size(dict), n, "%s: %u keys, want %u", where, plist_dict_get_size(dict), n);
 }
 
-int utm_plist_equal(plist_t a, plist_t b)
-{
-	if (!a || !b)
-		return a == b;
-	plist_type t = plist_get_node_type(a);
-	if (t != plist_get_node_type(b))
-		return 0;
-	if (t == PLIST_ARRAY) {
-		uint32_t n = plist_array_get_size(a);
-		if (n != plist_array_get_size(b))
-			return 0;
-		for (uint32_t i = 0; i < n; i++)
-			if (!utm_plist_equal(plist_array_get_item(a, i), plist_array_get_item(b, i)))
-				return 0;
-		return 1;
-	}
-	if (t == PLIST_DICT) {
-		if (plist_dict_get_size(a) != plist_dict_get_size(b))
-			return 0;
-		plist_dict_iter it = NULL;
-		plist_dict_new_iter(a, &it);
-		int eq = 1;
-		for (;;) {
-			char *k = NULL;
-			plist_t v = NULL;
-			plist_dict_next_item(a, it, &k, &v);
-			if (!k)
-				break;
-			eq = eq && utm_plist_equal(v, plist_dict_get_item(b, k));
-			free(k);
-		}
-		free(it);
-		return eq;
-	}
-	return plist_compare_node_value(a, b) != 0;
-}

@@ -32,7 +32,4 @@ const struct utm_ent_set *utm_ents_find(const struct utm_ent_set *sets, const ch
 /* Expects dict to hold exactly the set (Criterion cr_expect; where names it in messages). */
 void utm_ents_expect(plist_t dict, const struct utm_ent_set *set, const char *where);
 
-/* Deep equality of two plist nodes (dict key order ignored). */
-int utm_plist_equal(plist_t a, plist_t b);
-
 #endif

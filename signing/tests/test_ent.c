@@ -9,55 +9,8 @@
 #include "cs_ent.h"
 #include "tcorpus.h"
 #include "ut_err.h"
+#include "ut_plist.h"
 
-static int plist_equal(plist_t a, plist_t b)
-{
-	plist_type t = plist_get_node_type(a);
-	if (t != plist_get_node_type(b))
-		return 0;
-	switch (t) {
-	case PLIST_BOOLEAN: {
-		uint8_t x = 0, y = 0;
-		plist_get_bool_val(a, &x);
-		plist_get_bool_val(b, &y);
-		return !x == !y;
-	}
-	case PLIST_UINT: {
-		uint64_t x = 0, y = 0;
-		plist_get_uint_val(a, &x);
-		plist_get_uint_val(b, &y);
-		return x == y;
-	}
-	case PLIST_STRING: return strcmp(plist_get_string_ptr(a, NULL), plist_get_string_ptr(b, NULL)) == 0;
-	case PLIST_ARRAY:
-		if (plist_array_get_size(a) != plist_array_get_size(b))
-			return 0;
-		for (uint32_t i = 0; i < plist_array_get_size(a); i++)
-			if (!plist_equal(plist_array_get_item(a, i), plist_array_get_item(b, i)))
-				return 0;
-		return 1;
-	case PLIST_DICT: {
-		if (plist_dict_get_size(a) != plist_dict_get_size(b))
-			return 0;
-		plist_dict_iter it = NULL;
-		int ok = 1;
-		plist_dict_new_iter(a, &it);
-		for (;;) {
-			char *k = NULL;
-			plist_t v = NULL;
-			plist_dict_next_item(a, it, &k, &v);
-			if (!k)
-				break;
-			plist_t w = plist_dict_get_item(b, k);
-			ok = ok && w && plist_equal(v, w);
-			free(k);
-		}
-		free(it);
-		return ok;
-	}
-	default: return 0;
-	}
-}
 
 static plist_t xml(const char *body)
 {
@@ -82,7 +35,7 @@ static void expect_der(const char *body, const uint8_t *want, size_t n)
 	enum cs_ent_der_form form = 0;
 	cr_assert_eq(cs_ent_der_decode(b.p, b.len, &q, &form), 0, "%s", ut_errmsg());
 	cr_assert_eq(form, CS_ENT_DER_APPLE);
-	cr_assert(plist_equal(p, q), "%s", body);
+	cr_assert(ut_plist_equal(p, q), "%s", body);
 	plist_free(q);
 	plist_free(p);
 	ut_buf_release(&b);
@@ -135,7 +88,7 @@ Test(cs_ent, round_trip_every_type)
 		ut_buf_init(&c, 0);
 		cr_assert_eq(cs_ent_der_blob(p, &b), 0, "%s", ut_errmsg());
 		cr_assert_eq(cs_ent_der_blob_decode(b.p, b.len, &q, NULL), 0, "%s", ut_errmsg());
-		cr_assert(plist_equal(p, q), "%s", bodies[i]);
+		cr_assert(ut_plist_equal(p, q), "%s", bodies[i]);
 		cr_assert_eq(cs_ent_der_blob(q, &c), 0);
 		cr_assert(b.len == c.len && memcmp(b.p, c.p, b.len) == 0);
 		plist_free(p);
@@ -216,7 +169,7 @@ Test(cs_ent, corpus_xml_to_der_equals_codesign)
 		cr_assert_eq(cs_ent_xml_blob_parse(x->blob.p, x->blob.length, &fromxml), 0);
 		cr_assert_eq(cs_ent_der_blob_decode(d->blob.p, d->blob.length, &fromder, &form), 0, "%s", ut_errmsg());
 		cr_assert_eq(form, CS_ENT_DER_APPLE);
-		cr_assert(plist_equal(fromxml, fromder), "%s", files[i]);
+		cr_assert(ut_plist_equal(fromxml, fromder), "%s", files[i]);
 		plist_free(fromxml);
 		plist_free(fromder);
 		ut_buf_release(&b);
