@@ -108,7 +108,7 @@ static void text_slice(const struct cs_audit_slice *a, int with_identifier)
 		printf("Info.plist=%s\n", a->info_bound ? "bound, not available (not a bundle)" : "not bound");
 	printf("TeamIdentifier=%s\n", a->team_id[0] ? a->team_id : "not set");
 	if (a->runtime)
-		printf("Runtime Version=%s\n", cs_audit_version(a->runtime, v));
+		printf("Runtime Version=%s\n", mo_version_str(a->runtime, v));
 	printf("Sealed Resources=none\n");
 	if (a->has_requirements)
 		printf("Internal requirements count=%u size=%u\n%s", a->req_count, a->req_size,
@@ -202,7 +202,7 @@ static void json_cd(struct ut_json *j, const struct cs_audit_slice *a)
 	} else {
 		ut_json_null(j);
 	}
-	ut_json_kstr(j, "runtime_version", a->runtime ? cs_audit_version(a->runtime, buf) : NULL);
+	ut_json_kstr(j, "runtime_version", a->runtime ? mo_version_str(a->runtime, buf) : NULL);
 	ut_json_kstr(j, "cdhash", a->cdhash);
 	ut_json_key(j, "candidates");
 	ut_json_arr(j);

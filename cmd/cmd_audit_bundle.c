@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "mo_file.h"
 #include "cmd_bundle.h"
 #include "cs_bverify.h"
 #include "cs_format.h"
@@ -207,7 +208,7 @@ static void json_slice(struct ut_json *j, const struct cs_verify_slice *s, const
 	ut_json_kuint(j, "flags", sig ? a->flags : 0);
 	ut_json_kstr(j, "flag_names", sig ? a->flag_names : NULL);
 	ut_json_kbool(j, "runtime", sig && (a->flags & CS_RUNTIME));
-	ut_json_kstr(j, "runtime_version", sig && a->runtime ? cs_audit_version(a->runtime, buf) : NULL);
+	ut_json_kstr(j, "runtime_version", sig && a->runtime ? mo_version_str(a->runtime, buf) : NULL);
 	ut_json_kstr(j, "hash_type", sig ? cs_hash_name(a->hash_type) : NULL);
 	ut_json_kstr(j, "cdhash", sig ? a->cdhash : NULL);
 	char **keys = NULL;

@@ -147,21 +147,18 @@ static int stage_comp(struct stager *s, struct ut_inst_comp *c)
 	char *staged_exec = ui_stage_path(in, "out", x->exec_rel);
 	const char *exec_src = c->action == UT_ACT_FRAMEWORK ? ui_staged_binary(in) : exec_abs;
 	struct cs_bundle *b = NULL;
-	uint8_t *res = NULL, *info = NULL, *ents = NULL;
-	size_t res_len = 0, info_len = 0, ents_len = 0;
+	uint8_t *res = NULL, *ents = NULL;
+	size_t res_len = 0, ents_len = 0;
 	int rc = !exec_abs || !staged_exec || (x->rel && !bundle_abs) ? UT_ENOMEM : 0;
-	if (!rc && x->rel && (rc = cs_bundle_open(bundle_abs, &b)) == 0) {
+	if (!rc && x->rel && (rc = cs_bundle_open(bundle_abs, &b)) == 0)
 		rc = stage_seal(s, c, x, exec_src, b, &res, &res_len);
-		if (!rc && b->has_info)
-			rc = ut_file_read(b->info_path, UT_MAX_PLIST_SIZE, &info, &info_len);
-	}
 	struct cs_sign_opts so = { 0 };
 	so.identity = o->identity;
 	so.signing_time = o->signing_time;
 	so.host_arch = in->app->host_arch;
 	so.name = exec_abs;
-	so.info_plist = info;
-	so.info_plist_len = info_len;
+	so.info_plist = b ? b->info_data : NULL; /* the bytes slot -1 binds, as the bundle reader read them */
+	so.info_plist_len = b ? b->info_len : 0;
 	so.resources = res;
 	so.resources_len = res_len;
 	if (c->action == UT_ACT_FRAMEWORK) {
@@ -213,7 +210,6 @@ static int stage_comp(struct stager *s, struct ut_inst_comp *c)
 		rc = ut_ctx(rc, "signing %s", x->name);
 	cs_bundle_free(b);
 	free(res);
-	free(info);
 	free(ents);
 	free(exec_abs);
 	free(bundle_abs);

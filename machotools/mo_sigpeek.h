@@ -1,8 +1,9 @@
 /*
  * mo_sigpeek.h - what kind of code signature a slice carries, without judging it.
  *
- * Reads only the SuperBlob header, its index, the slot-0 CodeDirectory flags
- * and the CMS wrapper length (all bounds-checked).  Validity is signing/'s job.
+ * Reads the signature data (up to UT_MAX_SIG_SIZE) and looks only at the
+ * SuperBlob header, its index, the slot-0 CodeDirectory flags and the CMS
+ * wrapper length (all bounds-checked).  Validity is signing/'s job.
  */
 #ifndef MO_SIGPEEK_H
 #define MO_SIGPEEK_H

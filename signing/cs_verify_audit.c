@@ -13,7 +13,6 @@
 #include "ut_limits.h"
 #include "ut_plist.h"
 
-const char *cs_audit_version(uint32_t v, char buf[24]) { return mo_version_str(v, buf); }
 
 const char *cs_audit_format(const struct mo_file *f, char *buf, size_t n)
 {

@@ -71,7 +71,5 @@ void cs_audit_slice_release(struct cs_audit_slice *a);
 
 /* "Mach-O thin (arm64)" / "Mach-O universal (x86_64 arm64)": architectures in cputype order, as codesign. */
 const char *cs_audit_format(const struct mo_file *f, char *buf, size_t n);
-/* A packed xxxx.yy.zz version (CD runtime) as "11.0.0". */
-const char *cs_audit_version(uint32_t v, char buf[24]);
 
 #endif

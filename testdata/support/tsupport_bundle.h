@@ -10,8 +10,7 @@
  * that seals it says {symlink = T} and its content is exactly T, or when it
  * sits where a versioned framework keeps its conventional symlinks
  * (Versions/Current naming a version directory, a top-level X whose content
- * is "Versions/Current/X").  (signing/tests/test_bundle_util.c does the same
- * for the seal tests; this copy is here so that every test binary has it.)
+ * is "Versions/Current/X").
  */
 #ifndef TSUPPORT_BUNDLE_H
 #define TSUPPORT_BUNDLE_H
