@@ -8,23 +8,28 @@
 
 static _Thread_local char errmsg[UT_ERRMSG_MAX];
 
+/* Messages are formatted aside, then copied: an argument may be ut_errmsg() itself. */
 int ut_fail(int code, const char *fmt, ...)
 {
+	char msg[UT_ERRMSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(errmsg, msg, sizeof(errmsg));
 	return code;
 }
 
 int ut_fail_errno(int code, int errnum, const char *fmt, ...)
 {
+	char msg[UT_ERRMSG_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	int n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (n >= 0 && (size_t)n < sizeof(errmsg))
-		snprintf(errmsg + n, sizeof(errmsg) - (size_t)n, ": %s", strerror(errnum));
+	if (n >= 0 && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(errnum));
+	memcpy(errmsg, msg, sizeof(errmsg));
 	return code;
 }
 

@@ -33,7 +33,7 @@ enum ut_code {
 #define UT_PRINTF(a, b)
 #endif
 
-/* Records a message (replacing any earlier one) and returns code. */
+/* Records a message (replacing any earlier one; an argument may be ut_errmsg()) and returns code. */
 int ut_fail(int code, const char *fmt, ...) UT_PRINTF(2, 3);
 /* Like ut_fail, then appends ": <strerror(errnum)>". */
 int ut_fail_errno(int code, int errnum, const char *fmt, ...) UT_PRINTF(3, 4);
