@@ -213,12 +213,9 @@ int cs_bsign_bundle(const char *path, const struct cs_bsign_opts *o, struct cs_b
 	for (size_t i = 0; !rc && i < s.nsteps; i++) {
 		s.cur = i;
 		rc = bsign_step_sign(&s, i);
-		if (rc && i) {
-			char *msg = strdup(ut_errmsg());
+		if (rc && i)
 			rc = ut_fail(rc, "%s (%zu of %zu components were signed before; signing again completes the rest)",
-				     msg ? msg : "", i, s.nsteps);
-			free(msg);
-		}
+				     ut_errmsg(), i, s.nsteps);
 		if (!rc && o->progress)
 			o->progress(o->progress_ctx, &rep->v[rep->n - 1], i, s.nsteps);
 	}

@@ -35,11 +35,8 @@ static int nested_seal(void *ctx, const char *path, const char *rel, int is_bund
 		return 0;
 	}
 	int rc = cs_seal_nested_from_disk((void *)s->o->sign.host_arch, path, rel, is_bundle, cdhash, requirement);
-	if (rc && !s->o->nested) {
-		char *msg = strdup(ut_errmsg()); /* ut_fail writes over the recorded message */
-		rc = ut_fail(rc, "%s (nested code is sealed as it is; sign with nested to sign it too)", msg ? msg : "");
-		free(msg);
-	}
+	if (rc && !s->o->nested)
+		rc = ut_fail(rc, "%s (nested code is sealed as it is; sign with nested to sign it too)", ut_errmsg());
 	return rc;
 }
 
